@@ -1,0 +1,65 @@
+using System.Collections.Immutable;
+using MathNet.Numerics.Statistics;
+
+namespace AgeGroupAnomaly.Scoring;
+
+/// <summary>
+/// Statistics of per-sample reconstruction errors (MSE over the dimensions of each sample), and
+/// the sorted errors themselves so later scores can be ranked against them.
+/// </summary>
+/// <param name="Count">Number of samples.</param>
+/// <param name="MseLoss">Mean squared error over all samples and dimensions.</param>
+/// <param name="Mean">Mean of the per-sample errors.</param>
+/// <param name="Std">Sample standard deviation (n − 1) of the per-sample errors; 0 for one sample.</param>
+/// <param name="Min">Smallest per-sample error.</param>
+/// <param name="Max">Largest per-sample error.</param>
+/// <param name="Percentile95">95th percentile by the original's index rule.</param>
+/// <param name="Percentile99">99th percentile by the original's index rule.</param>
+/// <param name="SortedErrors">Every per-sample error, ascending.</param>
+public sealed record ErrorStatistics(
+    int Count,
+    double MseLoss,
+    double Mean,
+    double Std,
+    double Min,
+    double Max,
+    double Percentile95,
+    double Percentile99,
+    ImmutableArray<double> SortedErrors)
+{
+    /// <summary>Computes the statistics of the given per-sample errors.</summary>
+    /// <param name="perSampleErrors">One error per sample (not empty, all finite).</param>
+    /// <returns>The statistics.</returns>
+    public static ErrorStatistics FromErrors(IReadOnlyCollection<double> perSampleErrors)
+    {
+        ArgumentNullException.ThrowIfNull(perSampleErrors);
+        if (perSampleErrors.Count == 0)
+        {
+            throw new ArgumentException("There are no errors to summarise.", nameof(perSampleErrors));
+        }
+
+        double[] sorted = [.. perSampleErrors];
+        Array.Sort(sorted);
+        double mean = sorted.Mean();
+        return new ErrorStatistics(
+            sorted.Length,
+            MseLoss: mean, // every sample has the same dimension, so the overall MSE is the mean of the per-sample MSEs
+            Mean: mean,
+            Std: sorted.Length > 1 ? sorted.StandardDeviation() : 0,
+            Min: sorted[0],
+            Max: sorted[^1],
+            Percentile95: Percentiles.ByIndexRule(sorted, 95),
+            Percentile99: Percentiles.ByIndexRule(sorted, 99),
+            SortedErrors: ImmutableArray.Create(sorted));
+    }
+
+    /// <summary>The error at a percentile by the original's index rule.</summary>
+    /// <param name="percent">In (0, 100].</param>
+    /// <returns>The error.</returns>
+    public double Percentile(double percent) => Percentiles.ByIndexRule(SortedErrors.AsSpan(), percent);
+
+    /// <summary>Percentile rank (0–100) of an error among these errors.</summary>
+    /// <param name="error">The error to rank.</param>
+    /// <returns>The rank.</returns>
+    public double RankOf(double error) => Percentiles.RankOf(SortedErrors.AsSpan(), error);
+}

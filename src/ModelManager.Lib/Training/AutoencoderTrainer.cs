@@ -1,0 +1,319 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Globalization;
+using AgeGroupAnomaly.Modeling;
+using AgeGroupAnomaly.Native;
+using AgeGroupAnomaly.Scoring;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace AgeGroupAnomaly.Training;
+
+/// <summary>
+/// Trains one <see cref="AutoencoderModel"/> with the original service's loop (Adam, MSE, gradient
+/// clipping, ReduceLROnPlateau, early stopping, emergency stop) and restores the best epoch's weights.
+/// </summary>
+/// <remarks>
+/// TorchSharp's random generator and thread count are process-wide, so trainings in one process
+/// run one at a time; that is what makes a seeded run bit-for-bit repeatable.
+/// </remarks>
+public sealed class AutoencoderTrainer
+{
+    /// <summary>A validation loss above this stops training at once.</summary>
+    public const double EmergencyValidationLoss = 100_000;
+
+    private const double GradientClipNorm = 1.0;
+    private const int EvaluationBatchSize = 1024;
+
+    private static readonly Lock TorchGate = new();
+
+    private readonly TrainingConfig _config;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates a trainer.</summary>
+    /// <param name="config">The configuration; null for <see cref="TrainingConfig.Default"/>. Validated here.</param>
+    /// <param name="logger">Receives epoch summaries and the stop reason; null for none.</param>
+    public AutoencoderTrainer(TrainingConfig? config = null, ILogger<AutoencoderTrainer>? logger = null)
+    {
+        _config = config ?? TrainingConfig.Default;
+        _config.Validate();
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The configuration in use.</summary>
+    public TrainingConfig Config => _config;
+
+    /// <summary>The fewest rows that leave at least one row each for training and validation.</summary>
+    /// <param name="validationSplit">The validation fraction, in (0, 1).</param>
+    /// <returns>The minimum row count.</returns>
+    public static int MinimumRows(double validationSplit)
+    {
+        for (int n = 2; ; n++)
+        {
+            (int train, int validation) = SplitSizes(n, validationSplit);
+            if (train >= 1 && validation >= 1)
+            {
+                return n;
+            }
+        }
+    }
+
+    /// <summary>Trains on rows of equal length.</summary>
+    /// <param name="embeddings">The rows.</param>
+    /// <param name="progress">Receives each epoch's record.</param>
+    /// <param name="cancellationToken">Checked before every batch.</param>
+    /// <returns>The trained module and its result; dispose it.</returns>
+    public TrainedAutoencoder Train(IReadOnlyList<float[]> embeddings, IProgress<EpochRecord>? progress = null, CancellationToken cancellationToken = default) =>
+        Train(EmbeddingMatrix.FromRows(embeddings), progress, cancellationToken);
+
+    /// <summary>Trains on a contiguous row-major block of embeddings.</summary>
+    /// <param name="embeddings">Rows × <paramref name="dimension"/> values.</param>
+    /// <param name="dimension">Length of one row.</param>
+    /// <param name="progress">Receives each epoch's record.</param>
+    /// <param name="cancellationToken">Checked before every batch.</param>
+    /// <returns>The trained module and its result; dispose it.</returns>
+    public TrainedAutoencoder Train(ReadOnlyMemory<float> embeddings, int dimension, IProgress<EpochRecord>? progress = null, CancellationToken cancellationToken = default) =>
+        Train(EmbeddingMatrix.FromContiguous(embeddings, dimension), progress, cancellationToken);
+
+    internal TrainedAutoencoder Train(EmbeddingMatrix data, IProgress<EpochRecord>? progress, CancellationToken cancellationToken)
+    {
+        int required = MinimumRows(_config.ValidationSplit);
+        if (data.Rows < required)
+        {
+            throw new InsufficientSamplesException(
+                string.Create(CultureInfo.InvariantCulture, $"{data.Rows} rows are too few to train with validation split {_config.ValidationSplit}: at least {required} are needed so that training and validation each get a row."),
+                data.Rows,
+                required);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        TorchRuntime.EnsureAvailable();
+        lock (TorchGate)
+        {
+            int previousThreads = torch.get_num_threads();
+            try
+            {
+                if (_config.CpuThreads is { } threads)
+                {
+                    torch.set_num_threads(threads);
+                }
+
+                return TrainCore(data, progress, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                throw;
+            }
+            catch (Exception ex) when (ex is not ModelManagerException)
+            {
+                throw new AutoencoderTrainingException($"Training failed: {ex.Message}", ex);
+            }
+            finally
+            {
+                if (_config.CpuThreads is not null)
+                {
+                    torch.set_num_threads(previousThreads);
+                }
+            }
+        }
+    }
+
+    private TrainedAutoencoder TrainCore(EmbeddingMatrix data, IProgress<EpochRecord>? progress, CancellationToken cancellationToken)
+    {
+        var total = Stopwatch.StartNew();
+        var rng = new Random(_config.Seed);
+        int[] order = [.. Enumerable.Range(0, data.Rows)];
+        rng.Shuffle(order);
+        (int trainCount, int validationCount) = SplitSizes(data.Rows, _config.ValidationSplit);
+        long[] trainRows = [.. order[..trainCount].Select(i => (long)i)];
+        long[] validationRows = [.. order[trainCount..].Select(i => (long)i)];
+
+        string deviceName = _config.ResolveDevice();
+        Device device = torch.device(deviceName);
+        var architecture = new ModelArchitecture(data.Dimension, _config.HiddenSizes, _config.Dropout);
+        Log.TrainingStarted(_logger, data.Rows, data.Dimension, trainCount, validationCount, architecture, deviceName);
+
+        torch.manual_seed(_config.Seed);
+        var model = new AutoencoderModel(architecture);
+        try
+        {
+            model.to(device);
+            using Tensor all = torch.tensor(data.Values, [data.Rows, data.Dimension], device: device);
+            using var optimizer = torch.optim.Adam(model.parameters(), _config.LearningRate);
+            var scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode: "min", factor: 0.5, patience: 5);
+            var earlyStopping = new EarlyStopping(_config.EarlyStoppingPatience, _config.MinDelta);
+            Parameter[] parameters = [.. model.parameters()];
+
+            var history = ImmutableArray.CreateBuilder<EpochRecord>();
+            ModelWeights? best = null;
+            int bestEpoch = 0;
+            double bestValidation = double.PositiveInfinity;
+            StopReason reason = StopReason.MaxEpochs;
+
+            for (int epoch = 1; epoch <= _config.Epochs; epoch++)
+            {
+                var watch = Stopwatch.StartNew();
+                double learningRate = optimizer.ParamGroups.First().LearningRate;
+
+                rng.Shuffle(trainRows);
+                model.train();
+                double trainLoss = 0;
+                int batches = 0;
+                for (int start = 0; start < trainRows.Length; start += _config.BatchSize)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    using var scope = torch.NewDisposeScope();
+                    Tensor batch = Rows(all, trainRows, start, _config.BatchSize, device);
+                    optimizer.zero_grad();
+                    Tensor loss = nn.functional.mse_loss(model.forward(batch), batch);
+                    loss.backward();
+                    torch.nn.utils.clip_grad_norm_(parameters, GradientClipNorm);
+                    optimizer.step();
+                    trainLoss += loss.item<float>();
+                    batches++;
+                }
+
+                trainLoss /= batches;
+                if (!double.IsFinite(trainLoss))
+                {
+                    if (best is null)
+                    {
+                        throw new AutoencoderTrainingException(
+                            string.Create(CultureInfo.InvariantCulture, $"The mean training loss of epoch {epoch} is {trainLoss}; no usable weights were produced. Check the embeddings' scale (very large values overflow) or lower the learning rate."));
+                    }
+
+                    Log.NonFiniteTrainLoss(_logger, epoch, trainLoss);
+                    reason = StopReason.NonFiniteLoss;
+                    break;
+                }
+
+                double validationLoss = MeanBatchLoss(model, all, validationRows, _config.BatchSize, device, cancellationToken);
+                var record = new EpochRecord(epoch, trainLoss, validationLoss, learningRate, watch.Elapsed);
+                history.Add(record);
+                Log.EpochCompleted(_logger, epoch, _config.Epochs, trainLoss, validationLoss, learningRate);
+                progress?.Report(record);
+
+                if (validationLoss < bestValidation)
+                {
+                    bestValidation = validationLoss;
+                    bestEpoch = epoch;
+                    best = model.ToWeights(); // a deep copy: later steps cannot change it
+                }
+
+                scheduler.step(validationLoss);
+                if (earlyStopping.Step(validationLoss))
+                {
+                    reason = StopReason.EarlyStopping;
+                    break;
+                }
+
+                if (validationLoss > EmergencyValidationLoss)
+                {
+                    Log.EmergencyStop(_logger, epoch, validationLoss);
+                    reason = StopReason.EmergencyStop;
+                    break;
+                }
+            }
+
+            if (best is null)
+            {
+                throw new AutoencoderTrainingException("No epoch produced a finite validation loss; no usable weights were produced.");
+            }
+
+            model.LoadWeights(best);
+            model.eval();
+            double[] errors = PerSampleErrors(model, all, device, cancellationToken);
+            var metrics = ErrorStatistics.FromErrors(errors);
+            var validationMetrics = ErrorStatistics.FromErrors([.. validationRows.Select(i => errors[i])]);
+            double threshold = metrics.Percentile(_config.ThresholdPercentile);
+            if (!double.IsFinite(threshold))
+            {
+                throw new AutoencoderTrainingException($"The anomaly threshold came out as {threshold}; refusing to keep a model with a non-finite threshold.");
+            }
+
+            EpochRecord last = history[^1];
+            var result = new TrainingResult
+            {
+                EpochsTrained = history.Count,
+                BestValidationLoss = bestValidation,
+                BestEpoch = bestEpoch,
+                FinalTrainLoss = last.TrainLoss,
+                FinalValidationLoss = last.ValidationLoss,
+                StopReason = reason,
+                Architecture = model.Architecture,
+                Config = _config,
+                TrainCount = trainCount,
+                ValidationCount = validationCount,
+                History = history.ToImmutable(),
+                Metrics = metrics,
+                ValidationMetrics = validationMetrics,
+                Threshold = threshold,
+                Weights = best,
+                Duration = total.Elapsed,
+                ValidationRowIndices = [.. validationRows.Select(i => (int)i)],
+            };
+            Log.TrainingFinished(_logger, result.EpochsTrained, reason, bestValidation, bestEpoch, threshold, total.ElapsedMilliseconds);
+            return new TrainedAutoencoder(model, result);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Mean of per-batch MSE losses over the given rows in eval mode (the validation loss).</summary>
+    internal static double MeanBatchLoss(AutoencoderModel model, Tensor all, long[] rows, int batchSize, Device device, CancellationToken cancellationToken)
+    {
+        model.eval();
+        using var noGrad = torch.no_grad();
+        double sum = 0;
+        int batches = 0;
+        for (int start = 0; start < rows.Length; start += batchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var scope = torch.NewDisposeScope();
+            Tensor batch = Rows(all, rows, start, batchSize, device);
+            sum += nn.functional.mse_loss(model.forward(batch), batch).item<float>();
+            batches++;
+        }
+
+        return sum / batches;
+    }
+
+    /// <summary>Per-row MSE over the dimensions, in eval mode.</summary>
+    internal static double[] PerSampleErrors(AutoencoderModel model, Tensor all, Device device, CancellationToken cancellationToken)
+    {
+        model.eval();
+        using var noGrad = torch.no_grad();
+        long rows = all.shape[0];
+        var errors = new double[rows];
+        for (long start = 0; start < rows; start += EvaluationBatchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var scope = torch.NewDisposeScope();
+            long length = Math.Min(EvaluationBatchSize, rows - start);
+            Tensor batch = all.narrow(0, start, length);
+            Tensor perRow = (model.forward(batch) - batch).square().mean([1]).to(torch.float64).cpu();
+            perRow.data<double>().ToArray().CopyTo(errors, start);
+        }
+
+        return errors;
+    }
+
+    private static (int Train, int Validation) SplitSizes(int rows, double validationSplit)
+    {
+        int validation = (int)(rows * validationSplit);
+        return (rows - validation, validation);
+    }
+
+    private static Tensor Rows(Tensor all, long[] rows, int start, int batchSize, Device device)
+    {
+        int length = Math.Min(batchSize, rows.Length - start);
+        Tensor index = torch.tensor(rows.AsSpan(start, length).ToArray(), device: device);
+        return all.index_select(0, index);
+    }
+}

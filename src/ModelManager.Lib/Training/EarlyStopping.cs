@@ -1,0 +1,89 @@
+namespace AgeGroupAnomaly.Training;
+
+/// <summary>
+/// The original service's early-stopping rule with explosion recovery. Feed it one validation loss
+/// per epoch through <see cref="Step"/>; its state stays observable.
+/// </summary>
+public sealed class EarlyStopping
+{
+    /// <summary>A loss this many times the best one counts as an explosion.</summary>
+    public const double ExplosionFactor = 1000;
+
+    /// <summary>Extra patience while recovering from an explosion.</summary>
+    public const int RecoveryExtraPatience = 5;
+
+    private readonly List<double> _history = [];
+
+    /// <summary>Creates the rule.</summary>
+    /// <param name="patience">Epochs without improvement before stopping (at least 0).</param>
+    /// <param name="minDelta">Smallest decrease that counts as improvement (at least 0).</param>
+    public EarlyStopping(int patience = 10, double minDelta = 1e-4)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(patience);
+        if (!(minDelta >= 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(minDelta), minDelta, $"minDelta is {minDelta}; it must be at least 0.");
+        }
+
+        Patience = patience;
+        MinDelta = minDelta;
+    }
+
+    /// <summary>Epochs without improvement before stopping.</summary>
+    public int Patience { get; }
+
+    /// <summary>Smallest decrease that counts as improvement.</summary>
+    public double MinDelta { get; }
+
+    /// <summary>Best validation loss so far; +∞ before the first step.</summary>
+    public double BestLoss { get; private set; } = double.PositiveInfinity;
+
+    /// <summary>Epochs since the last improvement.</summary>
+    public int Counter { get; private set; }
+
+    /// <summary>Whether the last explosion has not yet been followed by an improvement.</summary>
+    public bool InRecovery { get; private set; }
+
+    /// <summary>Whether the rule has asked to stop.</summary>
+    public bool Stopped { get; private set; }
+
+    /// <summary>Every validation loss seen, in order.</summary>
+    public IReadOnlyList<double> History => _history;
+
+    /// <summary>Records one validation loss.</summary>
+    /// <param name="validationLoss">The epoch's validation loss.</param>
+    /// <returns>True when training should stop.</returns>
+    public bool Step(double validationLoss)
+    {
+        double? previous = _history.Count > 0 ? _history[^1] : null;
+        _history.Add(validationLoss);
+
+        if (double.IsFinite(BestLoss) && validationLoss > ExplosionFactor * BestLoss)
+        {
+            InRecovery = true;
+            if (previous is { } p && validationLoss < p)
+            {
+                // Falling again after an explosion: give the run a fresh chance.
+                Counter = 0;
+                return false;
+            }
+        }
+
+        if (validationLoss < BestLoss - MinDelta)
+        {
+            BestLoss = validationLoss;
+            Counter = 0;
+            InRecovery = false;
+        }
+        else
+        {
+            Counter++;
+            if (Counter >= Patience + (InRecovery ? RecoveryExtraPatience : 0))
+            {
+                Stopped = true;
+            }
+        }
+
+        return Stopped;
+    }
+}

@@ -1,0 +1,151 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace AgeGroupAnomaly.Training;
+
+/// <summary>
+/// How to train one autoencoder. Defaults are those of the original service; <see cref="Validate"/>
+/// names any field outside its allowed range.
+/// </summary>
+public sealed partial record TrainingConfig
+{
+    /// <summary>The defaults.</summary>
+    public static TrainingConfig Default { get; } = new();
+
+    /// <summary>Encoder layer widths; the last is the bottleneck.</summary>
+    /// <value>The default is [256, 128, 64, 32].</value>
+    public ImmutableArray<int> HiddenSizes { get; init; } = [256, 128, 64, 32];
+
+    /// <summary>Adam learning rate, in (0, 1].</summary>
+    /// <value>The default is 0.001.</value>
+    public double LearningRate { get; init; } = 0.001;
+
+    /// <summary>Mini-batch size, at least 1.</summary>
+    /// <value>The default is 32.</value>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Maximum number of epochs, at least 1.</summary>
+    /// <value>The default is 100.</value>
+    public int Epochs { get; init; } = 100;
+
+    /// <summary>Fraction of rows held out for validation, in (0, 1).</summary>
+    /// <value>The default is 0.2.</value>
+    public double ValidationSplit { get; init; } = 0.2;
+
+    /// <summary>Epochs without improvement before early stopping, at least 0.</summary>
+    /// <value>The default is 10.</value>
+    public int EarlyStoppingPatience { get; init; } = 10;
+
+    /// <summary>Smallest decrease of the validation loss that counts as improvement, at least 0.</summary>
+    /// <value>The default is 1e-4.</value>
+    public double MinDelta { get; init; } = 1e-4;
+
+    /// <summary>"auto" (CUDA when TorchSharp reports it, else CPU), "cpu", "cuda" or "cuda:N".</summary>
+    /// <value>The default is "auto".</value>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>Dropout probability after each hidden ReLU, in [0, 1).</summary>
+    /// <value>The default is 0.1.</value>
+    public double Dropout { get; init; } = 0.1;
+
+    /// <summary>Seed of the weight initialisation, the split, the batch order and dropout.</summary>
+    /// <value>The default is 42.</value>
+    public int Seed { get; init; } = 42;
+
+    /// <summary>Percentile of the per-sample errors used as the anomaly threshold, in (0, 100].</summary>
+    /// <value>The default is 95.</value>
+    public double ThresholdPercentile { get; init; } = 95;
+
+    /// <summary>CPU threads for TorchSharp during training; null leaves TorchSharp's setting alone.</summary>
+    /// <value>The default is null.</value>
+    public int? CpuThreads { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> (or a subclass) naming the first invalid field, its value and the allowed range.</summary>
+    public void Validate()
+    {
+        if (HiddenSizes.IsDefaultOrEmpty)
+        {
+            throw new ArgumentException("HiddenSizes is empty; it must hold at least one positive layer width.", nameof(HiddenSizes));
+        }
+
+        for (int i = 0; i < HiddenSizes.Length; i++)
+        {
+            if (HiddenSizes[i] < 1)
+            {
+                throw Range(nameof(HiddenSizes), HiddenSizes[i], "every hidden size must be at least 1", $"HiddenSizes[{i}]");
+            }
+        }
+
+        if (!(LearningRate > 0 && LearningRate <= 1))
+        {
+            throw Range(nameof(LearningRate), LearningRate, "it must lie in (0, 1]");
+        }
+
+        if (BatchSize < 1)
+        {
+            throw Range(nameof(BatchSize), BatchSize, "it must be at least 1");
+        }
+
+        if (Epochs < 1)
+        {
+            throw Range(nameof(Epochs), Epochs, "it must be at least 1");
+        }
+
+        if (!(ValidationSplit > 0 && ValidationSplit < 1))
+        {
+            throw Range(nameof(ValidationSplit), ValidationSplit, "it must lie in (0, 1)");
+        }
+
+        if (EarlyStoppingPatience < 0)
+        {
+            throw Range(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "it must be at least 0");
+        }
+
+        if (!(MinDelta >= 0) || double.IsInfinity(MinDelta))
+        {
+            throw Range(nameof(MinDelta), MinDelta, "it must be a finite number of at least 0");
+        }
+
+        if (!(Dropout >= 0 && Dropout < 1))
+        {
+            throw Range(nameof(Dropout), Dropout, "it must lie in [0, 1)");
+        }
+
+        if (!(ThresholdPercentile > 0 && ThresholdPercentile <= 100))
+        {
+            throw Range(nameof(ThresholdPercentile), ThresholdPercentile, "it must lie in (0, 100]");
+        }
+
+        if (CpuThreads is < 1)
+        {
+            throw Range(nameof(CpuThreads), CpuThreads.Value, "it must be at least 1, or null to leave TorchSharp's setting alone");
+        }
+
+        if (Device is null || !DevicePattern().IsMatch(Device))
+        {
+            throw new ArgumentException($"Device is '{Device}'; it must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\".", nameof(Device));
+        }
+    }
+
+    /// <summary>The device to train on: "auto" becomes "cuda" when TorchSharp reports CUDA, else "cpu".</summary>
+    /// <returns>"cpu", "cuda" or "cuda:N".</returns>
+    public string ResolveDevice()
+    {
+        Validate();
+        string device = Device.ToLowerInvariant();
+        if (device != "auto")
+        {
+            return device;
+        }
+
+        Native.TorchRuntime.EnsureAvailable();
+        return TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu";
+    }
+
+    private static ArgumentOutOfRangeException Range(string field, object value, string rule, string? display = null) =>
+        new(field, value, string.Create(CultureInfo.InvariantCulture, $"{display ?? field} is {value}; {rule}."));
+
+    [GeneratedRegex("^(auto|cpu|cuda(:[0-9]+)?)$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex DevicePattern();
+}

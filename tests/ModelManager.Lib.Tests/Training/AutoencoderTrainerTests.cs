@@ -1,0 +1,222 @@
+using AgeGroupAnomaly.Modeling;
+using AgeGroupAnomaly.Training;
+using FluentAssertions;
+using NUnit.Framework;
+using TorchSharp;
+
+namespace AgeGroupAnomaly.Tests.Training;
+
+[TestFixture]
+[NonParallelizable]
+public sealed class AutoencoderTrainerTests
+{
+    private static readonly TrainingConfig Small = TrainingConfig.Default with { HiddenSizes = [12, 6], Epochs = 8, BatchSize = 16 };
+
+    [Test]
+    public void Train_OnSmallData_ReturnsHistoryMetricsAndThreshold()
+    {
+        float[][] data = TestData.Embeddings(120, 16);
+        var epochs = new List<EpochRecord>();
+
+        using TrainedAutoencoder trained = new AutoencoderTrainer(Small).Train(data, new SyncProgress<EpochRecord>(epochs.Add));
+        TrainingResult r = trained.Result;
+
+        r.EpochsTrained.Should().Be(8);
+        r.StopReason.Should().Be(StopReason.MaxEpochs);
+        r.TrainCount.Should().Be(96);
+        r.ValidationCount.Should().Be(24);
+        r.History.Select(h => h.Epoch).Should().Equal(1, 2, 3, 4, 5, 6, 7, 8);
+        epochs.Should().Equal(r.History);
+        r.History[0].LearningRate.Should().Be(0.001);
+        r.History.Should().OnlyContain(h => double.IsFinite(h.TrainLoss) && double.IsFinite(h.ValidationLoss));
+        r.BestValidationLoss.Should().Be(r.History.Min(h => h.ValidationLoss));
+        r.Metrics.Count.Should().Be(120);
+        r.Metrics.SortedErrors.Should().BeInAscendingOrder();
+        r.Metrics.Percentile95.Should().Be(r.Metrics.SortedErrors[114]); // floor(0.95 * 120)
+        r.Metrics.Percentile99.Should().Be(r.Metrics.SortedErrors[118]); // floor(0.99 * 120)
+        r.Threshold.Should().Be(r.Metrics.Percentile95);
+        r.ValidationMetrics.Count.Should().Be(24);
+        r.Architecture.TotalParameters.Should().Be(new ModelArchitecture(16, [12, 6], 0.1).ParameterCount);
+    }
+
+    [Test]
+    public void Train_ReturnedModel_HasTheReportedBestValidationLossNotTheLastEpochs()
+    {
+        float[][] data = TestData.Embeddings(150, 16, seed: 7);
+        // A large learning rate makes the validation loss bounce, so the best epoch is not the last.
+        var config = Small with { LearningRate = 0.05, Epochs = 12, EarlyStoppingPatience = 100 };
+
+        using TrainedAutoencoder trained = new AutoencoderTrainer(config).Train(data);
+        TrainingResult r = trained.Result;
+
+        r.BestEpoch.Should().BeLessThan(r.EpochsTrained, "the scenario needs a best epoch before the last one");
+        r.FinalValidationLoss.Should().NotBe(r.BestValidationLoss);
+        long[] validationRows = [.. r.ValidationRowIndices.Select(i => (long)i)];
+        using var all = torch.tensor(data.SelectMany(x => x).ToArray(), [150, 16]);
+        double recomputed = AutoencoderTrainer.MeanBatchLoss(trained.Model, all, validationRows, config.BatchSize, torch.CPU, CancellationToken.None);
+        recomputed.Should().Be(r.BestValidationLoss);
+    }
+
+    [Test]
+    public void Train_TwiceWithTheSameSeed_GivesBitIdenticalWeightsAndMetrics()
+    {
+        float[][] data = TestData.Embeddings(100, 16, seed: 3);
+        var config = Small with { CpuThreads = 2 };
+
+        using TrainedAutoencoder first = new AutoencoderTrainer(config).Train(data);
+        using TrainedAutoencoder second = new AutoencoderTrainer(config).Train(data);
+
+        second.Result.Weights.BitwiseEquals(first.Result.Weights).Should().BeTrue();
+        second.Result.Metrics.SortedErrors.Should().Equal(first.Result.Metrics.SortedErrors);
+        second.Result.History.Select(h => (h.TrainLoss, h.ValidationLoss)).Should().Equal(first.Result.History.Select(h => (h.TrainLoss, h.ValidationLoss)));
+    }
+
+    [Test]
+    public void Train_WithAnotherSeed_GivesOtherWeights()
+    {
+        float[][] data = TestData.Embeddings(100, 16, seed: 3);
+
+        using TrainedAutoencoder first = new AutoencoderTrainer(Small with { Epochs = 2 }).Train(data);
+        using TrainedAutoencoder second = new AutoencoderTrainer(Small with { Epochs = 2, Seed = 43 }).Train(data);
+
+        second.Result.Weights.BitwiseEquals(first.Result.Weights).Should().BeFalse();
+    }
+
+    [Test]
+    public void Train_ContiguousInput_EqualsJaggedInput()
+    {
+        float[][] data = TestData.Embeddings(60, 16, seed: 4);
+        var trainer = new AutoencoderTrainer(Small with { Epochs = 2 });
+
+        using TrainedAutoencoder jagged = trainer.Train(data);
+        using TrainedAutoencoder contiguous = trainer.Train(data.SelectMany(r => r).ToArray(), 16);
+
+        contiguous.Result.Weights.BitwiseEquals(jagged.Result.Weights).Should().BeTrue();
+    }
+
+    [Test]
+    public void Train_NoRows_ThrowsInvalidEmbedding()
+    {
+        FluentActions.Invoking(() => new AutoencoderTrainer(Small).Train(Array.Empty<float[]>()))
+            .Should().Throw<InvalidEmbeddingException>().WithMessage("*no embeddings*");
+    }
+
+    [Test]
+    public void Train_RowsOfDifferentLength_ThrowsNamingTheRow()
+    {
+        float[][] data = TestData.Embeddings(20, 16);
+        data[7] = new float[15];
+
+        FluentActions.Invoking(() => new AutoencoderTrainer(Small).Train(data))
+            .Should().Throw<InvalidEmbeddingException>().Where(e => e.RowIndex == 7).WithMessage("Row 7 has 15 values*");
+    }
+
+    [TestCase(float.NaN, 0)]
+    [TestCase(float.PositiveInfinity, 8)]
+    [TestCase(float.NegativeInfinity, 15)]
+    public void Train_NonFiniteValue_ThrowsNamingTheRow(float bad, int position)
+    {
+        float[][] data = TestData.Embeddings(20, 16);
+        data[11][position] = bad;
+
+        FluentActions.Invoking(() => new AutoencoderTrainer(Small).Train(data))
+            .Should().Throw<InvalidEmbeddingException>().Where(e => e.RowIndex == 11).WithMessage($"Row 11 holds*position {position}*");
+    }
+
+    [Test]
+    public void Train_ContiguousLengthNotAMultipleOfDimension_Throws()
+    {
+        FluentActions.Invoking(() => new AutoencoderTrainer(Small).Train(new float[33], 16))
+            .Should().Throw<InvalidEmbeddingException>().WithMessage("*33 values*dimension 16*");
+    }
+
+    [Test]
+    public void Train_TooFewRowsForAValidationRow_ThrowsInsufficientSamples()
+    {
+        float[][] data = TestData.Embeddings(4, 16);
+
+        FluentActions.Invoking(() => new AutoencoderTrainer(Small).Train(data))
+            .Should().Throw<InsufficientSamplesException>().Where(e => e.SampleCount == 4 && e.RequiredCount == 5);
+        AutoencoderTrainer.MinimumRows(0.2).Should().Be(5);
+        AutoencoderTrainer.MinimumRows(0.5).Should().Be(2);
+    }
+
+    [Test]
+    public void Train_ValuesSoLargeTheFirstEpochOverflows_ThrowsTrainingException()
+    {
+        float[][] data = TestData.Embeddings(40, 16, scale: 1e30f);
+
+        FluentActions.Invoking(() => new AutoencoderTrainer(Small).Train(data))
+            .Should().Throw<AutoencoderTrainingException>().WithMessage("*epoch 1*");
+    }
+
+    [Test]
+    public void Train_ValidationLossAboveTheEmergencyLimit_StopsWithEmergencyStop()
+    {
+        float[][] data = TestData.Embeddings(40, 16, scale: 1000f);
+
+        using TrainedAutoencoder trained = new AutoencoderTrainer(Small).Train(data);
+
+        trained.Result.StopReason.Should().Be(StopReason.EmergencyStop);
+        trained.Result.EpochsTrained.Should().Be(1);
+        double.IsFinite(trained.Result.Threshold).Should().BeTrue();
+    }
+
+    [Test]
+    public void Train_WithoutImprovement_StopsEarly()
+    {
+        float[][] data = TestData.Embeddings(40, 16);
+
+        using TrainedAutoencoder trained = new AutoencoderTrainer(Small with { EarlyStoppingPatience = 0, MinDelta = 1e9 }).Train(data);
+
+        trained.Result.StopReason.Should().Be(StopReason.EarlyStopping);
+        trained.Result.EpochsTrained.Should().Be(2);
+    }
+
+    [Test]
+    public void Train_AllIdenticalRows_TrainsWithAFiniteThreshold()
+    {
+        float[][] data = [.. Enumerable.Range(0, 30).Select(_ => Enumerable.Repeat(0.5f, 16).ToArray())];
+
+        using TrainedAutoencoder trained = new AutoencoderTrainer(Small with { Epochs = 3 }).Train(data);
+
+        double.IsFinite(trained.Result.Threshold).Should().BeTrue();
+        trained.Result.Metrics.Std.Should().BeApproximately(0, 1e-6);
+    }
+
+    [Test]
+    public void Train_CancelledDuringTraining_ThrowsOperationCanceledUnwrapped()
+    {
+        float[][] data = TestData.Embeddings(60, 16);
+        using var cts = new CancellationTokenSource();
+        var progress = new SyncProgress<EpochRecord>(_ => cts.Cancel());
+
+        FluentActions.Invoking(() => new AutoencoderTrainer(Small).Train(data, progress, cts.Token))
+            .Should().Throw<OperationCanceledException>();
+    }
+
+    [Test]
+    public void Train_Repeatedly_LeavesNoTensorsAlive()
+    {
+        float[][] data = TestData.Embeddings(60, 16);
+        var trainer = new AutoencoderTrainer(Small with { Epochs = 3 });
+        using (trainer.Train(data))
+        {
+            // warm-up: TorchSharp creates a few long-lived tensors on first use
+        }
+
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 3; i++)
+        {
+            using TrainedAutoencoder trained = trainer.Train(data);
+        }
+
+        DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(before);
+    }
+
+    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}

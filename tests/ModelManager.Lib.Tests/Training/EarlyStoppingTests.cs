@@ -1,0 +1,133 @@
+using AgeGroupAnomaly.Training;
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace AgeGroupAnomaly.Tests.Training;
+
+[TestFixture]
+public sealed class EarlyStoppingTests
+{
+    private static bool[] Feed(EarlyStopping rule, params double[] losses) => [.. losses.Select(rule.Step)];
+
+    [Test]
+    public void NewRule_StartsWithInfiniteBestAndEmptyState()
+    {
+        var rule = new EarlyStopping();
+
+        rule.BestLoss.Should().Be(double.PositiveInfinity);
+        rule.Counter.Should().Be(0);
+        rule.InRecovery.Should().BeFalse();
+        rule.Stopped.Should().BeFalse();
+        rule.History.Should().BeEmpty();
+    }
+
+    [Test]
+    public void Step_WhileImproving_KeepsGoingAndTracksBest()
+    {
+        var rule = new EarlyStopping(patience: 2, minDelta: 0.01);
+
+        Feed(rule, 1.0, 0.5, 0.25).Should().OnlyContain(stop => !stop);
+
+        rule.BestLoss.Should().Be(0.25);
+        rule.Counter.Should().Be(0);
+        rule.History.Should().Equal(1.0, 0.5, 0.25);
+    }
+
+    [Test]
+    public void Step_WithoutImprovementForPatienceEpochs_Stops()
+    {
+        var rule = new EarlyStopping(patience: 2, minDelta: 0);
+
+        Feed(rule, 1.0, 1.0, 1.0).Should().Equal(false, false, true);
+
+        rule.Counter.Should().Be(2);
+        rule.Stopped.Should().BeTrue();
+    }
+
+    [Test]
+    public void Step_ImprovementSmallerThanMinDelta_CountsAsNoImprovement()
+    {
+        var rule = new EarlyStopping(patience: 1, minDelta: 0.1);
+
+        Feed(rule, 1.0, 0.95).Should().Equal(false, true);
+        rule.BestLoss.Should().Be(1.0);
+    }
+
+    [Test]
+    public void Step_ImprovementAfterStagnation_ResetsTheCounter()
+    {
+        var rule = new EarlyStopping(patience: 3, minDelta: 0);
+
+        Feed(rule, 1.0, 2.0, 2.0, 0.5);
+
+        rule.Counter.Should().Be(0);
+        rule.BestLoss.Should().Be(0.5);
+    }
+
+    [Test]
+    public void Step_LossAboveThousandTimesBest_EntersRecoveryAndCounts()
+    {
+        var rule = new EarlyStopping(patience: 3, minDelta: 0);
+
+        Feed(rule, 1.0, 5000.0).Should().Equal(false, false);
+
+        rule.InRecovery.Should().BeTrue();
+        rule.Counter.Should().Be(1);
+    }
+
+    [Test]
+    public void Step_FallingLossDuringRecovery_ResetsCounterAndContinues()
+    {
+        var rule = new EarlyStopping(patience: 3, minDelta: 0);
+        Feed(rule, 1.0, 5000.0, 6000.0);
+        rule.Counter.Should().Be(2);
+
+        rule.Step(4000.0).Should().BeFalse();
+
+        rule.Counter.Should().Be(0);
+        rule.InRecovery.Should().BeTrue();
+        rule.BestLoss.Should().Be(1.0);
+    }
+
+    [Test]
+    public void Step_InRecovery_GetsFiveExtraEpochsOfPatience()
+    {
+        var rule = new EarlyStopping(patience: 2, minDelta: 0);
+        rule.Step(1.0);
+
+        bool[] stops = Feed(rule, Enumerable.Repeat(5000.0, 7).ToArray());
+
+        stops.Should().Equal(false, false, false, false, false, false, true);
+        rule.Counter.Should().Be(7);
+    }
+
+    [Test]
+    public void Step_ImprovementDuringRecovery_LeavesRecovery()
+    {
+        var rule = new EarlyStopping(patience: 2, minDelta: 0);
+        Feed(rule, 1.0, 5000.0, 5000.0);
+
+        rule.Step(0.5).Should().BeFalse();
+
+        rule.InRecovery.Should().BeFalse();
+        rule.Counter.Should().Be(0);
+        rule.BestLoss.Should().Be(0.5);
+    }
+
+    [Test]
+    public void Step_HugeLossBeforeAnyFiniteBest_IsNotAnExplosion()
+    {
+        var rule = new EarlyStopping(patience: 2, minDelta: 0);
+
+        rule.Step(1e12).Should().BeFalse();
+
+        rule.InRecovery.Should().BeFalse();
+        rule.BestLoss.Should().Be(1e12);
+    }
+
+    [Test]
+    public void Constructor_WithNegativePatience_Throws()
+    {
+        FluentActions.Invoking(() => new EarlyStopping(patience: -1)).Should().Throw<ArgumentOutOfRangeException>();
+    }
+}
