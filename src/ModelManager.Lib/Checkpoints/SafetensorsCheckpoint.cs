@@ -1,0 +1,297 @@
+using System.Buffers.Binary;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using AgeGroupAnomaly.Modeling;
+
+namespace AgeGroupAnomaly.Checkpoints;
+
+/// <summary>
+/// Autoencoder weights in the safetensors format: an 8-byte little-endian header length, a JSON
+/// header (dtype, shape and data_offsets per tensor, plus a <c>__metadata__</c> map of strings),
+/// then the raw little-endian float32 data. PyTorch's and Hugging Face's safetensors loaders read
+/// these files directly; the tensor names are the original module's state-dict keys.
+/// </summary>
+public static class SafetensorsCheckpoint
+{
+    /// <summary>The <c>format</c> metadata value of files this library writes.</summary>
+    public const string FormatName = "modelmanager-autoencoder";
+
+    /// <summary>The <c>format_version</c> metadata value this library writes and reads.</summary>
+    public const string FormatVersion = "1";
+
+    private const int MaxHeaderBytes = 16 * 1024 * 1024;
+
+    /// <summary>Serialises weights into a complete safetensors file image.</summary>
+    /// <param name="weights">The weights.</param>
+    /// <returns>The file's bytes.</returns>
+    public static byte[] Serialize(ModelWeights weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ModelArchitecture shape = weights.Architecture;
+        var header = new Dictionary<string, object>
+        {
+            ["__metadata__"] = new Dictionary<string, string>
+            {
+                ["format"] = FormatName,
+                ["format_version"] = FormatVersion,
+                ["input_size"] = shape.InputSize.ToString(CultureInfo.InvariantCulture),
+                ["hidden_sizes"] = JsonSerializer.Serialize(shape.HiddenSizes),
+                ["dropout"] = shape.Dropout.ToString("R", CultureInfo.InvariantCulture),
+            },
+        };
+
+        long offset = 0;
+        var tensors = weights.NamedTensors().ToList();
+        foreach ((string name, int[] dims, float[] values) in tensors)
+        {
+            long end = offset + ((long)values.Length * sizeof(float));
+            header[name] = new { dtype = "F32", shape = dims, data_offsets = new[] { offset, end } };
+            offset = end;
+        }
+
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
+        int padded = (json.Length + 7) / 8 * 8; // the format pads the header with spaces to 8 bytes
+        var file = new byte[8 + padded + offset];
+        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)padded);
+        json.CopyTo(file, 8);
+        file.AsSpan(8 + json.Length, padded - json.Length).Fill((byte)' ');
+
+        int position = 8 + padded;
+        foreach ((_, _, float[] values) in tensors)
+        {
+            Span<byte> target = file.AsSpan(position, values.Length * sizeof(float));
+            if (BitConverter.IsLittleEndian)
+            {
+                MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(target);
+            }
+            else
+            {
+                for (int i = 0; i < values.Length; i++)
+                {
+                    BinaryPrimitives.WriteSingleLittleEndian(target[(i * 4)..], values[i]);
+                }
+            }
+
+            position += target.Length;
+        }
+
+        return file;
+    }
+
+    /// <summary>
+    /// Reads and checks a checkpoint. Every inconsistency is a <see cref="ModelLoadingException"/>;
+    /// nothing larger than the file is ever allocated, whatever the header claims.
+    /// </summary>
+    /// <param name="stream">A readable, seekable stream positioned at the file start.</param>
+    /// <param name="modelId">The model, for error messages.</param>
+    /// <param name="expected">The architecture the file must hold, or null to accept the file's own.</param>
+    /// <returns>The weights.</returns>
+    public static ModelWeights Read(Stream stream, Guid? modelId = null, ModelArchitecture? expected = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        long fileLength = stream.Length - stream.Position;
+        Span<byte> prefix = stackalloc byte[8];
+        if (fileLength < 8 || stream.ReadAtLeast(prefix, 8, throwOnEndOfStream: false) < 8)
+        {
+            throw Fail(modelId, ModelLoadFailure.Truncated, $"the file has {fileLength} bytes, fewer than the 8-byte header length.");
+        }
+
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (headerLength > (ulong)(fileLength - 8))
+        {
+            throw Fail(modelId, ModelLoadFailure.Truncated, $"the header claims {headerLength} bytes but only {fileLength - 8} follow.");
+        }
+
+        if (headerLength > MaxHeaderBytes || headerLength < 2)
+        {
+            throw Fail(modelId, ModelLoadFailure.MalformedHeader, $"a header of {headerLength} bytes is not plausible.");
+        }
+
+        var headerBytes = new byte[(int)headerLength];
+        stream.ReadExactly(headerBytes);
+        long dataLength = fileLength - 8 - (long)headerLength;
+
+        (ModelArchitecture architecture, Dictionary<string, TensorEntry> entries) = ParseHeader(headerBytes, modelId);
+        if (expected is not null && !expected.Equals(architecture))
+        {
+            throw Fail(modelId, ModelLoadFailure.ArchitectureMismatch, $"the file holds {architecture} but the record says {expected}.");
+        }
+
+        List<(LinearLayerShape Layer, TensorEntry Weight, TensorEntry Bias)> layout = CheckLayout(architecture, entries, dataLength, modelId);
+
+        var layers = new List<LayerWeights>(layout.Count);
+        foreach ((LinearLayerShape _, TensorEntry weight, TensorEntry bias) in layout)
+        {
+            layers.Add(new LayerWeights(ReadFloats(stream, weight, modelId), ReadFloats(stream, bias, modelId)));
+        }
+
+        return new ModelWeights(architecture, layers);
+    }
+
+    private static (ModelArchitecture, Dictionary<string, TensorEntry>) ParseHeader(byte[] headerBytes, Guid? modelId)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(headerBytes.AsMemory().TrimEnd((byte)' '));
+        }
+        catch (JsonException ex)
+        {
+            throw Fail(modelId, ModelLoadFailure.MalformedHeader, "the header is not valid JSON.", ex);
+        }
+
+        using (document)
+        {
+            try
+            {
+                JsonElement root = document.RootElement;
+                if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("__metadata__", out JsonElement metadata) || metadata.ValueKind != JsonValueKind.Object)
+                {
+                    throw Fail(modelId, ModelLoadFailure.MalformedHeader, "the header has no __metadata__ map.");
+                }
+
+                string? format = Text(metadata, "format");
+                string? version = Text(metadata, "format_version");
+                if (format != FormatName || version != FormatVersion)
+                {
+                    throw Fail(modelId, ModelLoadFailure.UnsupportedFormat, $"format '{format}' version '{version}' is not {FormatName} version {FormatVersion}.");
+                }
+
+                var architecture = new ModelArchitecture(
+                    int.Parse(Text(metadata, "input_size") ?? string.Empty, NumberStyles.None, CultureInfo.InvariantCulture),
+                    JsonSerializer.Deserialize<ImmutableArray<int>>(Text(metadata, "hidden_sizes") ?? "null"),
+                    double.Parse(Text(metadata, "dropout") ?? string.Empty, NumberStyles.Float, CultureInfo.InvariantCulture));
+                architecture.Validate();
+
+                var entries = new Dictionary<string, TensorEntry>(StringComparer.Ordinal);
+                foreach (JsonProperty property in root.EnumerateObject())
+                {
+                    if (property.Name == "__metadata__")
+                    {
+                        continue;
+                    }
+
+                    JsonElement e = property.Value;
+                    long[] shape = [.. e.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64())];
+                    long[] offsets = [.. e.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64())];
+                    entries[property.Name] = new TensorEntry(property.Name, e.GetProperty("dtype").GetString() ?? string.Empty, shape, offsets);
+                }
+
+                return (architecture, entries);
+            }
+            catch (Exception ex) when (ex is JsonException or FormatException or OverflowException or KeyNotFoundException or InvalidOperationException or ArgumentException)
+            {
+                throw Fail(modelId, ModelLoadFailure.MalformedHeader, $"the header does not describe an autoencoder checkpoint ({ex.Message}).", ex);
+            }
+        }
+    }
+
+    private static List<(LinearLayerShape, TensorEntry, TensorEntry)> CheckLayout(
+        ModelArchitecture architecture, Dictionary<string, TensorEntry> entries, long dataLength, Guid? modelId)
+    {
+        var layout = new List<(LinearLayerShape, TensorEntry, TensorEntry)>();
+        var expectedNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (LinearLayerShape layer in architecture.Layers)
+        {
+            TensorEntry weight = Expect(entries, layer.WeightName, [layer.OutputSize, layer.InputSize], dataLength, modelId);
+            TensorEntry bias = Expect(entries, layer.BiasName, [layer.OutputSize], dataLength, modelId);
+            expectedNames.Add(layer.WeightName);
+            expectedNames.Add(layer.BiasName);
+            layout.Add((layer, weight, bias));
+        }
+
+        string? extra = entries.Keys.FirstOrDefault(k => !expectedNames.Contains(k));
+        if (extra is not null)
+        {
+            throw Fail(modelId, ModelLoadFailure.InvalidTensorLayout, $"the file holds an unexpected tensor '{extra}'.");
+        }
+
+        // The tensors must tile the data region exactly: no gaps, no overlaps, nothing after.
+        long position = 0;
+        foreach (TensorEntry entry in entries.Values.OrderBy(e => e.Begin))
+        {
+            if (entry.Begin != position)
+            {
+                throw Fail(modelId, ModelLoadFailure.InvalidTensorLayout, $"tensor '{entry.Name}' starts at {entry.Begin}, expected {position}.");
+            }
+
+            position = entry.End;
+        }
+
+        if (position != dataLength)
+        {
+            throw Fail(modelId, ModelLoadFailure.InvalidTensorLayout, $"the tensors cover {position} data bytes but the file holds {dataLength}.");
+        }
+
+        // Reading in file order lets one forward pass over the stream fill every array.
+        layout.Sort((a, b) => a.Item2.Begin.CompareTo(b.Item2.Begin));
+        return layout;
+    }
+
+    private static TensorEntry Expect(Dictionary<string, TensorEntry> entries, string name, long[] shape, long dataLength, Guid? modelId)
+    {
+        if (!entries.TryGetValue(name, out TensorEntry? entry))
+        {
+            throw Fail(modelId, ModelLoadFailure.InvalidTensorLayout, $"tensor '{name}' is missing.");
+        }
+
+        if (entry.Dtype != "F32")
+        {
+            throw Fail(modelId, ModelLoadFailure.InvalidTensorLayout, $"tensor '{name}' has dtype {entry.Dtype}, expected F32.");
+        }
+
+        if (!entry.Shape.AsSpan().SequenceEqual(shape))
+        {
+            throw Fail(modelId, ModelLoadFailure.InvalidTensorLayout, $"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}], expected [{string.Join(", ", shape)}].");
+        }
+
+        if (entry.Offsets.Length != 2 || entry.Begin < 0 || entry.End < entry.Begin || entry.End > dataLength)
+        {
+            throw Fail(modelId, ModelLoadFailure.InvalidTensorLayout, $"tensor '{name}' has data offsets [{string.Join(", ", entry.Offsets)}] outside the {dataLength} data bytes.");
+        }
+
+        long elements = shape.Aggregate(1L, (a, b) => a * b);
+        if (entry.End - entry.Begin != elements * sizeof(float))
+        {
+            throw Fail(modelId, ModelLoadFailure.InvalidTensorLayout, $"tensor '{name}' spans {entry.End - entry.Begin} bytes, expected {elements * sizeof(float)}.");
+        }
+
+        return entry;
+    }
+
+    private static float[] ReadFloats(Stream stream, TensorEntry entry, Guid? modelId)
+    {
+        var values = new float[(entry.End - entry.Begin) / sizeof(float)];
+        Span<byte> bytes = MemoryMarshal.AsBytes(values.AsSpan());
+        if (stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false) < bytes.Length)
+        {
+            throw Fail(modelId, ModelLoadFailure.Truncated, $"the data of tensor '{entry.Name}' ends early.");
+        }
+
+        if (!BitConverter.IsLittleEndian)
+        {
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(i * 4)..]);
+            }
+        }
+
+        return values;
+    }
+
+    private static string? Text(JsonElement metadata, string key) =>
+        metadata.TryGetProperty(key, out JsonElement value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static ModelLoadingException Fail(Guid? modelId, ModelLoadFailure reason, string detail, Exception? inner = null) =>
+        new(modelId, reason, detail, inner);
+
+    private sealed record TensorEntry(string Name, string Dtype, long[] Shape, long[] Offsets)
+    {
+        public long Begin => Offsets.Length > 0 ? Offsets[0] : -1;
+
+        public long End => Offsets.Length > 1 ? Offsets[1] : -1;
+    }
+}

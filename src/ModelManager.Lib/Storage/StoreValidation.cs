@@ -1,0 +1,66 @@
+using System.Globalization;
+using AgeGroupAnomaly.Training;
+
+namespace AgeGroupAnomaly.Storage;
+
+/// <summary>Input checks every store applies, so all implementations reject the same things.</summary>
+internal static class StoreValidation
+{
+    public static void Sample(NewSample sample, int? index = null)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        string where = index is { } i ? string.Create(CultureInfo.InvariantCulture, $"Sample {i}: ") : string.Empty;
+        Age(sample.AgeYears, nameof(sample.AgeYears), where);
+        if (sample.Embedding is null || sample.Embedding.Length == 0)
+        {
+            throw new InvalidEmbeddingException($"{where}the embedding is null or empty.");
+        }
+
+        try
+        {
+            EmbeddingMatrix.EnsureFinite(sample.Embedding, sample.Embedding.Length, "Embedding");
+        }
+        catch (InvalidEmbeddingException ex)
+        {
+            throw new InvalidEmbeddingException(where + ex.Message, ex);
+        }
+    }
+
+    public static void Age(double age, string name, string prefix = "")
+    {
+        if (!double.IsFinite(age) || age < 0)
+        {
+            throw new ArgumentOutOfRangeException(name, age, string.Create(CultureInfo.InvariantCulture, $"{prefix}{name} is {age}; an age must be a finite number of years, at least 0."));
+        }
+    }
+
+    public static void Range(double ageMin, double ageMax)
+    {
+        Age(ageMin, nameof(ageMin));
+        Age(ageMax, nameof(ageMax));
+        if (ageMin > ageMax)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"ageMin {ageMin} is greater than ageMax {ageMax}; the range is [ageMin, ageMax]."), nameof(ageMin));
+        }
+    }
+
+    public static void Model(ModelRecord model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Range(model.AgeMin, model.AgeMax);
+        if (model.EmbeddingDimension < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(model), model.EmbeddingDimension, "EmbeddingDimension must be at least 1.");
+        }
+
+        if (!double.IsFinite(model.Threshold))
+        {
+            throw new ArgumentOutOfRangeException(nameof(model), model.Threshold, "Threshold must be finite.");
+        }
+
+        if (string.IsNullOrWhiteSpace(model.CheckpointPath) || string.IsNullOrWhiteSpace(model.CheckpointSha256))
+        {
+            throw new ArgumentException("A model record needs its checkpoint path and SHA-256.", nameof(model));
+        }
+    }
+}

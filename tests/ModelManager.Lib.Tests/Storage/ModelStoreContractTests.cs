@@ -1,0 +1,238 @@
+using AgeGroupAnomaly.Storage;
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace AgeGroupAnomaly.Tests.Storage;
+
+/// <summary>The <see cref="IModelStore"/> contract; one subclass per implementation.</summary>
+public abstract class ModelStoreContractTests
+{
+    protected IModelStore Store { get; private set; } = null!;
+
+    protected abstract IModelStore CreateStore();
+
+    [SetUp]
+    public void CreateTheStore() => Store = CreateStore();
+
+    [TearDown]
+    public void DisposeTheStore() => (Store as IDisposable)?.Dispose();
+
+    internal static ModelRecord Model(double min, double max, bool active = true, DateTime? created = null, int dimension = 4) => new()
+    {
+        Id = Guid.NewGuid(),
+        AgeMin = min,
+        AgeMax = max,
+        EmbeddingDimension = dimension,
+        ParametersJson = """{"k":1}""",
+        SampleCount = 10,
+        Threshold = 0.5,
+        CreatedUtc = created ?? DateTime.UtcNow,
+        IsActive = active,
+        CheckpointPath = Guid.NewGuid().ToString("N") + ".safetensors",
+        CheckpointSha256 = new string('a', 64),
+    };
+
+    private static NewSample Sample(double age, float value = 1f, string? subject = null, string? label = null) =>
+        new(age, [value, value + 1, value + 2, value + 3], subject, label);
+
+    [Test]
+    public async Task AddSample_ThenGetById_ReturnsTheSameData()
+    {
+        long id = await Store.AddSampleAsync(new NewSample(7.5, [0.25f, -1f, float.Epsilon, 3e8f], "house", "free text"));
+
+        SampleRecord? sample = await Store.GetSampleAsync(id);
+
+        sample.Should().NotBeNull();
+        sample!.AgeYears.Should().Be(7.5);
+        sample.Embedding.Should().Equal(0.25f, -1f, float.Epsilon, 3e8f);
+        sample.Subject.Should().Be("house");
+        sample.Label.Should().Be("free text");
+        sample.CreatedUtc.Kind.Should().Be(DateTimeKind.Utc);
+        (await Store.GetSampleAsync(id + 1000)).Should().BeNull();
+    }
+
+    [Test]
+    public async Task AddSamples_ReturnsIdsInOrder_AndRangeQueriesAreInclusive()
+    {
+        IReadOnlyList<long> ids = await Store.AddSamplesAsync([Sample(3), Sample(4), Sample(5), Sample(6), Sample(6.5)]);
+
+        ids.Should().HaveCount(5).And.BeInAscendingOrder().And.OnlyHaveUniqueItems();
+        (await Store.CountSamplesAsync(4, 6)).Should().Be(3);
+        (await Store.GetSamplesAsync(4, 6)).Select(s => s.AgeYears).Should().Equal(4, 5, 6);
+        (await Store.CountSamplesAsync(7, 9)).Should().Be(0);
+        (await Store.GetSampleAgesAsync()).Should().Equal(3, 4, 5, 6, 6.5);
+    }
+
+    [Test]
+    public async Task AddSamples_WithOneBadSample_AddsNone()
+    {
+        NewSample[] batch = [Sample(3), new NewSample(4, [1f, float.NaN, 1f, 1f]), Sample(5)];
+
+        Func<Task> act = () => Store.AddSamplesAsync(batch);
+
+        await act.Should().ThrowAsync<InvalidEmbeddingException>().WithMessage("Sample 1: *NaN*");
+        (await Store.CountSamplesAsync(0, 100)).Should().Be(0);
+    }
+
+    [TestCase(double.NaN)]
+    [TestCase(-1.0)]
+    [TestCase(double.PositiveInfinity)]
+    public async Task AddSample_WithBadAge_ThrowsNamingTheAge(double age)
+    {
+        Func<Task> act = () => Store.AddSampleAsync(Sample(age));
+
+        await act.Should().ThrowAsync<ArgumentOutOfRangeException>().WithMessage("*AgeYears*");
+    }
+
+    [Test]
+    public async Task AddSample_WithEmptyOrInfiniteEmbedding_ThrowsInvalidEmbedding()
+    {
+        await FluentActions.Awaiting(() => Store.AddSampleAsync(new NewSample(5, []))).Should().ThrowAsync<InvalidEmbeddingException>();
+        await FluentActions.Awaiting(() => Store.AddSampleAsync(new NewSample(5, [1f, float.NegativeInfinity]))).Should().ThrowAsync<InvalidEmbeddingException>();
+    }
+
+    [Test]
+    public async Task RangeQueries_WithMinAboveMax_Throw()
+    {
+        await FluentActions.Awaiting(() => Store.CountSamplesAsync(6, 5)).Should().ThrowAsync<ArgumentException>().WithMessage("*greater than*");
+    }
+
+    [Test]
+    public async Task AddModel_ThenGet_ReturnsEqualRecord()
+    {
+        ModelRecord model = Model(3, 5) with { CreatedUtc = new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc) };
+
+        await Store.AddModelAsync(model);
+
+        (await Store.GetModelAsync(model.Id)).Should().Be(model);
+        (await Store.GetModelAsync(Guid.NewGuid())).Should().BeNull();
+    }
+
+    [Test]
+    public async Task AddActiveModel_ForTheSameRange_DeactivatesThePreviousOneOnly()
+    {
+        ModelRecord old = Model(3, 5);
+        ModelRecord otherRange = Model(6, 8);
+        await Store.AddModelAsync(old);
+        await Store.AddModelAsync(otherRange);
+
+        ModelRecord next = Model(3, 5);
+        await Store.AddModelAsync(next);
+
+        (await Store.GetModelAsync(old.Id))!.IsActive.Should().BeFalse();
+        (await Store.GetModelAsync(next.Id))!.IsActive.Should().BeTrue();
+        (await Store.GetModelAsync(otherRange.Id))!.IsActive.Should().BeTrue();
+    }
+
+    [Test]
+    public async Task ListModels_IsOrderedByAgeMinThenCreation()
+    {
+        DateTime t = DateTime.UtcNow;
+        ModelRecord b = Model(6, 8, created: t);
+        ModelRecord a2 = Model(3, 5, active: false, created: t.AddSeconds(2));
+        ModelRecord a1 = Model(3, 5, active: false, created: t.AddSeconds(1));
+        foreach (ModelRecord m in new[] { b, a2, a1 })
+        {
+            await Store.AddModelAsync(m);
+        }
+
+        (await Store.ListModelsAsync()).Select(m => m.Id).Should().Equal(a1.Id, a2.Id, b.Id);
+    }
+
+    [Test]
+    public async Task FindActiveModels_ReturnsActiveModelsWhoseInclusiveRangeContainsTheAge()
+    {
+        ModelRecord young = Model(3, 5);
+        ModelRecord older = Model(5, 8);
+        ModelRecord inactive = Model(4, 6, active: false);
+        foreach (ModelRecord m in new[] { young, older, inactive })
+        {
+            await Store.AddModelAsync(m);
+        }
+
+        (await Store.FindActiveModelsAsync(5)).Select(m => m.Id).Should().Equal(young.Id, older.Id);
+        (await Store.FindActiveModelsAsync(3)).Select(m => m.Id).Should().Equal(young.Id);
+        (await Store.FindActiveModelsAsync(8)).Select(m => m.Id).Should().Equal(older.Id);
+        (await Store.FindActiveModelsAsync(9)).Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task Activate_AnOlderVersion_DeactivatesTheCurrentOneOfThatRange()
+    {
+        ModelRecord v1 = Model(3, 5);
+        ModelRecord v2 = Model(3, 5);
+        await Store.AddModelAsync(v1);
+        await Store.AddModelAsync(v2);
+
+        (await Store.ActivateModelAsync(v1.Id)).Should().BeTrue();
+
+        (await Store.FindActiveModelsAsync(4)).Select(m => m.Id).Should().Equal(v1.Id);
+        (await Store.ActivateModelAsync(Guid.NewGuid())).Should().BeFalse();
+    }
+
+    [Test]
+    public async Task Deactivate_And_Delete_ReportWhetherTheModelExisted()
+    {
+        ModelRecord m = Model(3, 5);
+        await Store.AddModelAsync(m);
+
+        (await Store.DeactivateModelAsync(m.Id)).Should().BeTrue();
+        (await Store.FindActiveModelsAsync(4)).Should().BeEmpty();
+        (await Store.DeleteModelAsync(m.Id)).Should().BeTrue();
+        (await Store.GetModelAsync(m.Id)).Should().BeNull();
+        (await Store.DeleteModelAsync(m.Id)).Should().BeFalse();
+        (await Store.DeactivateModelAsync(m.Id)).Should().BeFalse();
+    }
+
+    [Test]
+    public async Task AddModel_WithInvalidRecord_Throws()
+    {
+        await FluentActions.Awaiting(() => Store.AddModelAsync(Model(5, 3))).Should().ThrowAsync<ArgumentException>();
+        await FluentActions.Awaiting(() => Store.AddModelAsync(Model(3, 5) with { Threshold = double.NaN })).Should().ThrowAsync<ArgumentException>();
+        (await Store.ListModelsAsync()).Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task Operations_WithACancelledToken_ThrowOperationCanceled()
+    {
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+
+        await FluentActions.Awaiting(() => Store.ListModelsAsync(cts.Token)).Should().ThrowAsync<OperationCanceledException>();
+        await FluentActions.Awaiting(() => Store.AddSampleAsync(Sample(3), cts.Token)).Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    [Test]
+    public async Task ReturnedEmbeddings_AreCopies()
+    {
+        float[] embedding = [1f, 2f, 3f, 4f];
+        long id = await Store.AddSampleAsync(new NewSample(5, embedding));
+        embedding[0] = 99f;
+
+        SampleRecord first = (await Store.GetSampleAsync(id))!;
+        first.Embedding[1] = 99f;
+
+        (await Store.GetSampleAsync(id))!.Embedding.Should().Equal(1f, 2f, 3f, 4f);
+    }
+}
+
+[TestFixture]
+public sealed class InMemoryModelStoreContractTests : ModelStoreContractTests
+{
+    protected override IModelStore CreateStore() => new InMemoryModelStore();
+}
+
+[TestFixture]
+public sealed class SqliteModelStoreContractTests : ModelStoreContractTests
+{
+    private string _directory = null!;
+
+    protected override IModelStore CreateStore()
+    {
+        _directory = TestEnvironment.CreateTempDirectory();
+        return new AgeGroupAnomaly.Storage.Sqlite.SqliteModelStore(Path.Combine(_directory, "models.db"));
+    }
+
+    [TearDown]
+    public void DeleteTheFile() => Directory.Delete(_directory, recursive: true);
+}
