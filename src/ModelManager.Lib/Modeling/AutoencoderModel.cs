@@ -179,4 +179,14 @@ public sealed class AutoencoderModel : Module<Tensor, Tensor>
 /// <param name="Dropout">Dropout probability.</param>
 /// <param name="TotalParameters">All parameters.</param>
 /// <param name="TrainableParameters">Parameters that require gradients.</param>
-public sealed record ArchitectureInfo(int InputSize, ImmutableArray<int> HiddenSizes, double Dropout, long TotalParameters, long TrainableParameters);
+public sealed record ArchitectureInfo(int InputSize, ImmutableArray<int> HiddenSizes, double Dropout, long TotalParameters, long TrainableParameters)
+{
+    /// <inheritdoc />
+    public bool Equals(ArchitectureInfo? other) =>
+        other is not null && InputSize == other.InputSize && Dropout.Equals(other.Dropout)
+        && TotalParameters == other.TotalParameters && TrainableParameters == other.TrainableParameters
+        && HiddenSizes.AsSpan().SequenceEqual(other.HiddenSizes.AsSpan());
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(InputSize, HiddenSizes.Length, Dropout, TotalParameters);
+}

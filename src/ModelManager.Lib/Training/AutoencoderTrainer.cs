@@ -134,7 +134,7 @@ public sealed class AutoencoderTrainer
         string deviceName = _config.ResolveDevice();
         Device device = torch.device(deviceName);
         var architecture = new ModelArchitecture(data.Dimension, _config.HiddenSizes, _config.Dropout);
-        Log.TrainingStarted(_logger, data.Rows, data.Dimension, trainCount, validationCount, architecture, deviceName);
+        TrainingLog.TrainingStarted(_logger, data.Rows, data.Dimension, trainCount, validationCount, architecture, deviceName);
 
         torch.manual_seed(_config.Seed);
         var model = new AutoencoderModel(architecture);
@@ -185,7 +185,7 @@ public sealed class AutoencoderTrainer
                             string.Create(CultureInfo.InvariantCulture, $"The mean training loss of epoch {epoch} is {trainLoss}; no usable weights were produced. Check the embeddings' scale (very large values overflow) or lower the learning rate."));
                     }
 
-                    Log.NonFiniteTrainLoss(_logger, epoch, trainLoss);
+                    TrainingLog.NonFiniteTrainLoss(_logger, epoch, trainLoss);
                     reason = StopReason.NonFiniteLoss;
                     break;
                 }
@@ -193,7 +193,7 @@ public sealed class AutoencoderTrainer
                 double validationLoss = MeanBatchLoss(model, all, validationRows, _config.BatchSize, device, cancellationToken);
                 var record = new EpochRecord(epoch, trainLoss, validationLoss, learningRate, watch.Elapsed);
                 history.Add(record);
-                Log.EpochCompleted(_logger, epoch, _config.Epochs, trainLoss, validationLoss, learningRate);
+                TrainingLog.EpochCompleted(_logger, epoch, _config.Epochs, trainLoss, validationLoss, learningRate);
                 progress?.Report(record);
 
                 if (validationLoss < bestValidation)
@@ -212,7 +212,7 @@ public sealed class AutoencoderTrainer
 
                 if (validationLoss > EmergencyValidationLoss)
                 {
-                    Log.EmergencyStop(_logger, epoch, validationLoss);
+                    TrainingLog.EmergencyStop(_logger, epoch, validationLoss);
                     reason = StopReason.EmergencyStop;
                     break;
                 }
@@ -255,7 +255,7 @@ public sealed class AutoencoderTrainer
                 Duration = total.Elapsed,
                 ValidationRowIndices = [.. validationRows.Select(i => (int)i)],
             };
-            Log.TrainingFinished(_logger, result.EpochsTrained, reason, bestValidation, bestEpoch, threshold, total.ElapsedMilliseconds);
+            TrainingLog.TrainingFinished(_logger, result.EpochsTrained, reason, bestValidation, bestEpoch, threshold, total.ElapsedMilliseconds);
             return new TrainedAutoencoder(model, result);
         }
         catch

@@ -143,6 +143,19 @@ public sealed partial record TrainingConfig
         return TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu";
     }
 
+    /// <inheritdoc />
+    public bool Equals(TrainingConfig? other) =>
+        other is not null
+        && HiddenSizes.AsSpan().SequenceEqual(other.HiddenSizes.AsSpan())
+        && LearningRate.Equals(other.LearningRate) && BatchSize == other.BatchSize && Epochs == other.Epochs
+        && ValidationSplit.Equals(other.ValidationSplit) && EarlyStoppingPatience == other.EarlyStoppingPatience
+        && MinDelta.Equals(other.MinDelta) && string.Equals(Device, other.Device, StringComparison.Ordinal)
+        && Dropout.Equals(other.Dropout) && Seed == other.Seed && ThresholdPercentile.Equals(other.ThresholdPercentile)
+        && CpuThreads == other.CpuThreads;
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(HiddenSizes.Length, LearningRate, BatchSize, Epochs, ValidationSplit, Seed, Device);
+
     private static ArgumentOutOfRangeException Range(string field, object value, string rule, string? display = null) =>
         new(field, value, string.Create(CultureInfo.InvariantCulture, $"{display ?? field} is {value}; {rule}."));
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace AgeGroupAnomaly.Training;
 
-internal static partial class Log
+internal static partial class TrainingLog
 {
     [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Training {Rows} x {Dimension} embeddings ({TrainRows} train, {ValidationRows} validation), architecture {Architecture}, device {Device}")]
     public static partial void TrainingStarted(ILogger logger, int rows, int dimension, int trainRows, int validationRows, Modeling.ModelArchitecture architecture, string device);

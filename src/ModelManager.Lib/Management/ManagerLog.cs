@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Logging;
+
+namespace AgeGroupAnomaly.Management;
+
+internal static partial class ManagerLog
+{
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Model {ModelId} trained for ages [{AgeMin}, {AgeMax}] on {SampleCount} samples; threshold {Threshold:G6}; now active")]
+    public static partial void ModelRecorded(ILogger logger, Guid modelId, double ageMin, double ageMax, int sampleCount, double threshold);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Model {ModelId} activated")]
+    public static partial void ModelActivated(ILogger logger, Guid modelId);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Model {ModelId} deactivated")]
+    public static partial void ModelDeactivated(ILogger logger, Guid modelId);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Model {ModelId} deleted")]
+    public static partial void ModelDeleted(ILogger logger, Guid modelId);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Recording model {ModelId} failed; its checkpoint {CheckpointPath} was removed again")]
+    public static partial void RecordFailedCheckpointRemoved(ILogger logger, Guid modelId, string checkpointPath, Exception exception);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Removed {Count} orphaned checkpoint files and {TemporaryCount} temporary files")]
+    public static partial void OrphansRemoved(ILogger logger, int count, int temporaryCount);
+
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Debug, Message = "Model {ModelId} loaded into the cache in {ElapsedMs} ms")]
+    public static partial void ModelLoaded(ILogger logger, Guid modelId, double elapsedMs);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Model {ModelId} could not be loaded: {Reason}")]
+    public static partial void ModelLoadFailed(ILogger logger, Guid modelId, ModelLoadFailure reason, Exception exception);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "Model cache cleared")]
+    public static partial void CacheCleared(ILogger logger);
+}

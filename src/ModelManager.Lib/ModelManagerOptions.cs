@@ -1,0 +1,66 @@
+using AgeGroupAnomaly.Scoring;
+using AgeGroupAnomaly.Training;
+
+namespace AgeGroupAnomaly;
+
+/// <summary>Settings of a <see cref="ModelManager"/>.</summary>
+public sealed record ModelManagerOptions
+{
+    /// <summary>Directory that holds one checkpoint file per model. Required.</summary>
+    public required string CheckpointDirectory { get; init; }
+
+    /// <summary>Most models kept loaded at once (least recently used are evicted), at least 1.</summary>
+    /// <value>The default is 16.</value>
+    public int CacheCapacity { get; init; } = 16;
+
+    /// <summary>Configuration used when a call passes none.</summary>
+    /// <value>The default is <see cref="TrainingConfig.Default"/>.</value>
+    public TrainingConfig DefaultTrainingConfig { get; init; } = TrainingConfig.Default;
+
+    /// <summary>Named embedding segments whose losses scores also report.</summary>
+    /// <value>The default is none.</value>
+    public IReadOnlyList<EmbeddingSegment> Segments { get; init; } = [];
+
+    /// <summary>
+    /// How long the list of active models used to route scores by age may be reused before it is
+    /// read again from the store. Changes made through this manager take effect at once; this only
+    /// bounds how long changes made by other processes take to be seen.
+    /// </summary>
+    /// <value>The default is 2 seconds.</value>
+    public TimeSpan ActiveModelsRefreshInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(CheckpointDirectory))
+        {
+            throw new ArgumentException("CheckpointDirectory is empty; give the directory for checkpoint files.", nameof(CheckpointDirectory));
+        }
+
+        if (CacheCapacity < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(CacheCapacity), CacheCapacity, $"CacheCapacity is {CacheCapacity}; it must be at least 1.");
+        }
+
+        if (ActiveModelsRefreshInterval < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ActiveModelsRefreshInterval), ActiveModelsRefreshInterval, "ActiveModelsRefreshInterval must not be negative.");
+        }
+
+        ArgumentNullException.ThrowIfNull(DefaultTrainingConfig);
+        DefaultTrainingConfig.Validate();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (EmbeddingSegment segment in Segments ?? throw new ArgumentNullException(nameof(Segments)))
+        {
+            if (string.IsNullOrWhiteSpace(segment.Name) || !names.Add(segment.Name))
+            {
+                throw new ArgumentException($"Segment name '{segment.Name}' is empty or used twice.", nameof(Segments));
+            }
+
+            if (segment.Start < 0 || segment.Length < 1)
+            {
+                throw new ArgumentOutOfRangeException(nameof(Segments), segment, $"Segment '{segment.Name}' needs Start >= 0 and Length >= 1.");
+            }
+        }
+    }
+}

@@ -1,0 +1,297 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using AgeGroupAnomaly.Modeling;
+
+namespace AgeGroupAnomaly.Scoring;
+
+/// <summary>
+/// The autoencoder's eval-mode forward pass in plain managed code (dropout is the identity in eval
+/// mode), reading the weights directly: scoring needs no libtorch. Thread-safe; per-thread scratch
+/// buffers mean a call allocates nothing.
+/// </summary>
+/// <remarks>
+/// Every row is computed with the same operation order whether it is scored alone or inside a
+/// batch (the batch path only shares weight loads between rows), so batch results equal single
+/// results bit for bit.
+/// </remarks>
+public sealed class InferenceKernel
+{
+    private const int BlockRows = 4;
+
+    [ThreadStatic]
+    private static float[]? t_scratch;
+
+    private readonly Layer[] _layers;
+    private readonly int _maxWidth;
+
+    /// <summary>Builds the kernel over the given weights (kept by reference, not copied).</summary>
+    /// <param name="weights">The weights.</param>
+    public InferenceKernel(ModelWeights weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        IReadOnlyList<LinearLayerShape> shapes = weights.Architecture.Layers;
+        _layers = new Layer[shapes.Count];
+        for (int i = 0; i < shapes.Count; i++)
+        {
+            _layers[i] = new Layer(shapes[i].InputSize, shapes[i].OutputSize, shapes[i].ReluAfter, weights.Layers[i].Weight, weights.Layers[i].Bias);
+        }
+
+        InputSize = weights.Architecture.InputSize;
+        _maxWidth = Math.Max(InputSize, _layers.Max(l => l.Out));
+        Architecture = weights.Architecture;
+    }
+
+    /// <summary>Length of the embeddings the kernel takes.</summary>
+    public int InputSize { get; }
+
+    /// <summary>The architecture of the weights.</summary>
+    public ModelArchitecture Architecture { get; }
+
+    /// <summary>Floating-point operations of one forward pass (2 × multiply-accumulates).</summary>
+    public long FlopsPerSample => 2 * Architecture.MultiplyAccumulatesPerSample;
+
+    /// <summary>Reconstructs one embedding.</summary>
+    /// <param name="input">The embedding (length <see cref="InputSize"/>).</param>
+    /// <param name="output">Receives the reconstruction (length <see cref="InputSize"/>).</param>
+    public void Reconstruct(ReadOnlySpan<float> input, Span<float> output)
+    {
+        CheckLength(input.Length);
+        CheckLength(output.Length);
+        ReconstructInto(input, output);
+    }
+
+    /// <summary>Mean squared reconstruction error of one embedding.</summary>
+    /// <param name="input">The embedding.</param>
+    /// <returns>The error.</returns>
+    public double ReconstructionError(ReadOnlySpan<float> input) => ReconstructionError(input, [], []);
+
+    /// <summary>Mean squared reconstruction error, overall and per segment.</summary>
+    /// <param name="input">The embedding.</param>
+    /// <param name="segments">Segments to measure separately.</param>
+    /// <param name="segmentErrors">Receives one error per segment.</param>
+    /// <returns>The overall error.</returns>
+    public double ReconstructionError(ReadOnlySpan<float> input, ReadOnlySpan<EmbeddingSegment> segments, Span<double> segmentErrors)
+    {
+        CheckLength(input.Length);
+        Span<float> reconstruction = Scratch(2 * _maxWidth + InputSize).Slice(2 * _maxWidth, InputSize);
+        ReconstructInto(input, reconstruction);
+        return Errors(input, reconstruction, segments, segmentErrors);
+    }
+
+    /// <summary>Errors for many embeddings (rows of a row-major block); equal to scoring each alone.</summary>
+    /// <param name="rows">Rows × <see cref="InputSize"/> values.</param>
+    /// <param name="errors">Receives one error per row.</param>
+    public void ReconstructionErrors(ReadOnlySpan<float> rows, Span<double> errors)
+    {
+        if (rows.Length != errors.Length * InputSize)
+        {
+            throw new ArgumentException($"{rows.Length} values are not {errors.Length} rows of {InputSize}.", nameof(rows));
+        }
+
+        int count = errors.Length;
+        int full = count / BlockRows * BlockRows;
+        int width = _maxWidth;
+        float[] block = new float[2 * BlockRows * width];
+        float[] reconstruction = new float[BlockRows * InputSize];
+        for (int r = 0; r < full; r += BlockRows)
+        {
+            ForwardBlock(rows.Slice(r * InputSize, BlockRows * InputSize), block, reconstruction, width);
+            for (int i = 0; i < BlockRows; i++)
+            {
+                errors[r + i] = Errors(rows.Slice((r + i) * InputSize, InputSize), reconstruction.AsSpan(i * InputSize, InputSize), [], []);
+            }
+        }
+
+        for (int r = full; r < count; r++)
+        {
+            errors[r] = ReconstructionError(rows.Slice(r * InputSize, InputSize));
+        }
+    }
+
+    private void ReconstructInto(ReadOnlySpan<float> input, Span<float> output)
+    {
+        Span<float> scratch = Scratch(2 * _maxWidth);
+        Span<float> a = scratch[.._maxWidth];
+        Span<float> b = scratch.Slice(_maxWidth, _maxWidth);
+        ReadOnlySpan<float> current = input;
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            Layer layer = _layers[l];
+            Span<float> target = l == _layers.Length - 1 ? output : (l % 2 == 0 ? a : b)[..layer.Out];
+            ForwardOne(layer, current, target);
+            current = target;
+        }
+    }
+
+    private void ForwardBlock(ReadOnlySpan<float> input, float[] buffers, float[] output, int width)
+    {
+        // Buffers hold BlockRows rows of activations, row stride = width, two ping-pong halves.
+        int inStride = InputSize;
+        ReadOnlySpan<float> current = input;
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            Layer layer = _layers[l];
+            bool last = l == _layers.Length - 1;
+            Span<float> target = last ? output : buffers.AsSpan(l % 2 == 0 ? 0 : BlockRows * width, BlockRows * width);
+            int outStride = last ? InputSize : width;
+            ForwardFour(layer, current, inStride, target, outStride);
+            current = target;
+            inStride = outStride;
+        }
+    }
+
+    private static double Errors(ReadOnlySpan<float> input, ReadOnlySpan<float> reconstruction, ReadOnlySpan<EmbeddingSegment> segments, Span<double> segmentErrors)
+    {
+        for (int s = 0; s < segments.Length; s++)
+        {
+            EmbeddingSegment segment = segments[s];
+            segmentErrors[s] = SquaredDistance(input.Slice(segment.Start, segment.Length), reconstruction.Slice(segment.Start, segment.Length)) / segment.Length;
+        }
+
+        return SquaredDistance(input, reconstruction) / input.Length;
+    }
+
+    private static double SquaredDistance(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        // Accumulated in double: the threshold comparison should not hinge on float rounding.
+        double sum = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            double d = (double)x[i] - y[i];
+            sum += d * d;
+        }
+
+        return sum;
+    }
+
+    private static void ForwardOne(Layer layer, ReadOnlySpan<float> input, Span<float> output)
+    {
+        ReadOnlySpan<float> weights = layer.Weight;
+        for (int j = 0; j < layer.Out; j++)
+        {
+            output[j] = Dot(weights.Slice(j * layer.In, layer.In), input) + layer.Bias[j];
+        }
+
+        if (layer.Relu)
+        {
+            TensorPrimitives.Max(output, 0f, output);
+        }
+    }
+
+    private static void ForwardFour(Layer layer, ReadOnlySpan<float> input, int inStride, Span<float> output, int outStride)
+    {
+        ReadOnlySpan<float> weights = layer.Weight;
+        ReadOnlySpan<float> x0 = input.Slice(0, layer.In);
+        ReadOnlySpan<float> x1 = input.Slice(inStride, layer.In);
+        ReadOnlySpan<float> x2 = input.Slice(2 * inStride, layer.In);
+        ReadOnlySpan<float> x3 = input.Slice(3 * inStride, layer.In);
+        for (int j = 0; j < layer.Out; j++)
+        {
+            (float d0, float d1, float d2, float d3) = Dot4(weights.Slice(j * layer.In, layer.In), x0, x1, x2, x3);
+            float bias = layer.Bias[j];
+            output[j] = d0 + bias;
+            output[outStride + j] = d1 + bias;
+            output[(2 * outStride) + j] = d2 + bias;
+            output[(3 * outStride) + j] = d3 + bias;
+        }
+
+        if (layer.Relu)
+        {
+            for (int r = 0; r < BlockRows; r++)
+            {
+                Span<float> row = output.Slice(r * outStride, layer.Out);
+                TensorPrimitives.Max(row, 0f, row);
+            }
+        }
+    }
+
+    // Dot and Dot4 use the same per-row order: 8-lane FMA accumulation, lane sum, then the tail.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Dot(ReadOnlySpan<float> w, ReadOnlySpan<float> x)
+    {
+        ref float wr = ref MemoryMarshal.GetReference(w);
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        int n = w.Length;
+        int k = 0;
+        Vector256<float> acc = Vector256<float>.Zero;
+        for (; k <= n - 8; k += 8)
+        {
+            acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref wr, (nuint)k), Vector256.LoadUnsafe(ref xr, (nuint)k), acc);
+        }
+
+        float sum = Vector256.Sum(acc);
+        for (; k < n; k++)
+        {
+            sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref wr, k), Unsafe.Add(ref xr, k), sum);
+        }
+
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (float, float, float, float) Dot4(ReadOnlySpan<float> w, ReadOnlySpan<float> x0, ReadOnlySpan<float> x1, ReadOnlySpan<float> x2, ReadOnlySpan<float> x3)
+    {
+        ref float wr = ref MemoryMarshal.GetReference(w);
+        ref float r0 = ref MemoryMarshal.GetReference(x0);
+        ref float r1 = ref MemoryMarshal.GetReference(x1);
+        ref float r2 = ref MemoryMarshal.GetReference(x2);
+        ref float r3 = ref MemoryMarshal.GetReference(x3);
+        int n = w.Length;
+        int k = 0;
+        Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+        for (; k <= n - 8; k += 8)
+        {
+            Vector256<float> wv = Vector256.LoadUnsafe(ref wr, (nuint)k);
+            a0 = Vector256.FusedMultiplyAdd(wv, Vector256.LoadUnsafe(ref r0, (nuint)k), a0);
+            a1 = Vector256.FusedMultiplyAdd(wv, Vector256.LoadUnsafe(ref r1, (nuint)k), a1);
+            a2 = Vector256.FusedMultiplyAdd(wv, Vector256.LoadUnsafe(ref r2, (nuint)k), a2);
+            a3 = Vector256.FusedMultiplyAdd(wv, Vector256.LoadUnsafe(ref r3, (nuint)k), a3);
+        }
+
+        float s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2), s3 = Vector256.Sum(a3);
+        for (; k < n; k++)
+        {
+            float wk = Unsafe.Add(ref wr, k);
+            s0 = MathF.FusedMultiplyAdd(wk, Unsafe.Add(ref r0, k), s0);
+            s1 = MathF.FusedMultiplyAdd(wk, Unsafe.Add(ref r1, k), s1);
+            s2 = MathF.FusedMultiplyAdd(wk, Unsafe.Add(ref r2, k), s2);
+            s3 = MathF.FusedMultiplyAdd(wk, Unsafe.Add(ref r3, k), s3);
+        }
+
+        return (s0, s1, s2, s3);
+    }
+
+    private static Span<float> Scratch(int length)
+    {
+        float[]? scratch = t_scratch;
+        if (scratch is null || scratch.Length < length)
+        {
+            scratch = new float[length];
+            t_scratch = scratch;
+        }
+
+        return scratch.AsSpan(0, length);
+    }
+
+    private void CheckLength(int length)
+    {
+        if (length != InputSize)
+        {
+            throw new InvalidEmbeddingException($"The embedding has {length} values but the model takes {InputSize}.");
+        }
+    }
+
+    private sealed record Layer(int In, int Out, bool Relu, float[] Weight, float[] Bias);
+}
+
+/// <summary>A named slice of the embedding whose reconstruction error is reported separately.</summary>
+/// <param name="Name">For example "visual".</param>
+/// <param name="Start">First index.</param>
+/// <param name="Length">Number of values.</param>
+public readonly record struct EmbeddingSegment(string Name, int Start, int Length)
+{
+    /// <summary>One past the last index.</summary>
+    public int End => Start + Length;
+}

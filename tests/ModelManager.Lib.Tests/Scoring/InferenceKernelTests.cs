@@ -1,0 +1,100 @@
+using AgeGroupAnomaly.Modeling;
+using AgeGroupAnomaly.Scoring;
+using FluentAssertions;
+using NUnit.Framework;
+using TorchSharp;
+
+namespace AgeGroupAnomaly.Tests.Scoring;
+
+[TestFixture]
+[NonParallelizable]
+public sealed class InferenceKernelTests
+{
+    [TestCase(16, new[] { 8, 4 })]
+    [TestCase(37, new[] { 20, 9, 5 })]
+    [TestCase(832, new[] { 256, 128, 64 })]
+    public void ReconstructionError_MatchesTheTorchSharpModelInEvalMode(int input, int[] hidden)
+    {
+        torch.manual_seed(11);
+        using var model = new AutoencoderModel(input, hidden);
+        model.eval();
+        var kernel = new InferenceKernel(model.ToWeights());
+        float[][] rows = TestData.Embeddings(9, input, seed: 2);
+
+        using var x = torch.tensor(rows.SelectMany(r => r).ToArray(), [rows.Length, input]);
+        using var noGrad = torch.no_grad();
+        using var reconstruction = model.forward(x);
+        float[] torchOut = reconstruction.data<float>().ToArray();
+
+        for (int r = 0; r < rows.Length; r++)
+        {
+            double expected = 0;
+            for (int d = 0; d < input; d++)
+            {
+                double diff = rows[r][d] - torchOut[(r * input) + d];
+                expected += diff * diff;
+            }
+
+            expected /= input;
+            kernel.ReconstructionError(rows[r]).Should().BeApproximately(expected, Math.Abs(expected) * 1e-5);
+        }
+    }
+
+    [Test]
+    public void ReconstructionErrors_ForABatch_EqualScoringEachRowAloneBitForBit()
+    {
+        torch.manual_seed(12);
+        using var model = new AutoencoderModel(37, [20, 9, 5]);
+        var kernel = new InferenceKernel(model.ToWeights());
+        float[][] rows = TestData.Embeddings(11, 37, seed: 3); // 11 = two blocks of four plus three
+
+        var batch = new double[rows.Length];
+        kernel.ReconstructionErrors(rows.SelectMany(r => r).ToArray(), batch);
+
+        batch.Should().Equal(rows.Select(r => kernel.ReconstructionError(r)));
+    }
+
+    [Test]
+    public void ReconstructionError_WithSegments_ReportsEachSegmentsMeanSquaredError()
+    {
+        torch.manual_seed(13);
+        using var model = new AutoencoderModel(10, [6, 3]);
+        var kernel = new InferenceKernel(model.ToWeights());
+        float[] row = TestData.Embeddings(1, 10)[0];
+        var output = new float[10];
+        kernel.Reconstruct(row, output);
+        EmbeddingSegment[] segments = [new("head", 0, 4), new("tail", 4, 6)];
+        var perSegment = new double[2];
+
+        double total = kernel.ReconstructionError(row, segments, perSegment);
+
+        double Mse(int start, int length) => Enumerable.Range(start, length).Average(i => Math.Pow((double)row[i] - output[i], 2));
+        perSegment[0].Should().BeApproximately(Mse(0, 4), 1e-12);
+        perSegment[1].Should().BeApproximately(Mse(4, 6), 1e-12);
+        total.Should().BeApproximately(((4 * perSegment[0]) + (6 * perSegment[1])) / 10, 1e-12);
+    }
+
+    [Test]
+    public void ReconstructionError_WrongLength_ThrowsInvalidEmbedding()
+    {
+        var kernel = new InferenceKernel(Checkpoints.CheckpointTestData.Weights());
+
+        FluentActions.Invoking(() => kernel.ReconstructionError(new float[5])).Should().Throw<InvalidEmbeddingException>().WithMessage("*5 values*takes 6*");
+    }
+
+    [Test]
+    public void ReconstructionError_AfterWarmUp_AllocatesNothing()
+    {
+        var kernel = new InferenceKernel(Checkpoints.CheckpointTestData.Weights());
+        float[] row = [0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f];
+        kernel.ReconstructionError(row);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            kernel.ReconstructionError(row);
+        }
+
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0);
+    }
+}
