@@ -1,10 +1,17 @@
 using AgeGroupAnomaly.Benchmarks;
 using BenchmarkDotNet.Running;
 
-// --quick: one JSON line of headline figures measured in this run; otherwise BenchmarkDotNet.
+// --quick [--smoke]: one JSON line of headline figures measured in this run.
+// --scoring-process DB CHECKPOINTS ROWS: the scoring-only child the quick mode measures.
+// Anything else goes to BenchmarkDotNet (for example --filter '*').
+if (args.Length > 0 && args[0] == "--scoring-process")
+{
+    return await QuickMode.ScoringProcessAsync(args[1], args[2], int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
+}
+
 if (args.Contains("--quick"))
 {
-    return QuickMode.Run(args);
+    return await QuickMode.RunAsync(args);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(QuickMode).Assembly).Run(args);

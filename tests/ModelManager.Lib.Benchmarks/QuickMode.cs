@@ -1,68 +1,286 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
+using AgeGroupAnomaly.Modeling;
+using AgeGroupAnomaly.Storage;
+using AgeGroupAnomaly.Storage.Sqlite;
 using AgeGroupAnomaly.Training;
 using TorchSharp;
 
 namespace AgeGroupAnomaly.Benchmarks;
 
-/// <summary>Measures the headline figures once and prints them as one JSON line.</summary>
+/// <summary>
+/// Measures the headline figures once, in one run, and prints them as one JSON line.
+/// <c>--smoke</c> uses tiny sizes: it proves the program works, not how fast anything is.
+/// </summary>
 internal static class QuickMode
 {
-    public static int Run(string[] args)
+    public static async Task<int> RunAsync(string[] args)
     {
-        bool smoke = args.Contains("--smoke"); // tiny sizes: proves the program runs, not how fast
-        var figures = new Dictionary<string, object>
+        bool smoke = args.Contains("--smoke");
+        Sizes s = smoke ? Sizes.Smoke : Sizes.Full;
+        string work = Path.Combine(Path.GetTempPath(), "mmlib-bench-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(work);
+        try
         {
-            ["matmul_gflops"] = Math.Round(MatmulGflops(smoke ? 128 : 1024, smoke ? 3 : 20), 1),
-            ["train_samples_per_s"] = Math.Round(TrainSamplesPerSecond(smoke ? 100 : 2000, smoke ? 32 : 832, smoke ? 1 : 5)),
-        };
-        Console.WriteLine(JsonSerializer.Serialize(figures));
-        return 0;
+            var figures = new Dictionary<string, object>();
+            double gflops = MatmulGflops(s.MatmulSize, s.MatmulRepeats);
+            figures["matmul_gflops"] = Round(gflops);
+
+            float[][] data = Data(s.Rows, s.Dimension, seed: 1);
+            var config = TrainingConfig.Default with { HiddenSizes = [.. s.Hidden], Epochs = s.Epochs, EarlyStoppingPatience = 1000 };
+            double samplesPerSecond = TrainSamplesPerSecond(data, config);
+            var architecture = new ModelArchitecture(s.Dimension, [.. s.Hidden], 0.1);
+            figures["train_samples_per_s"] = Math.Round(samplesPerSecond);
+            figures["train_pct_of_matmul"] = Round(100 * 3 * 2 * architecture.MultiplyAccumulatesPerSample * samplesPerSecond / (gflops * 1e9));
+
+            string db = Path.Combine(work, "models.db");
+            string checkpoints = Path.Combine(work, "checkpoints");
+            using var store = new SqliteModelStore(db);
+            await store.AddSamplesAsync([.. data.Select(r => new NewSample(5, r))]);
+            var manager = new ModelManager(store, new ModelManagerOptions { CheckpointDirectory = checkpoints, DefaultTrainingConfig = config });
+            AgeGroupTrainingResult trained = await manager.TrainAgeGroupModelAsync(4, 6);
+
+            figures["torchsharp_forward_us"] = Round(TorchSharpForwardMicroseconds(trained, data[0], s.ScoreCalls));
+            (double p50, double p99, double alloc) = await ScoreLatencyAsync(manager, data, s.ScoreCalls);
+            figures["score_p50_us"] = Round(p50);
+            figures["score_p99_us"] = Round(p99);
+            figures["score_alloc_bytes"] = Math.Round(alloc);
+            figures["score_speedup_vs_torchsharp"] = Round((double)figures["torchsharp_forward_us"] / p50);
+
+            double batchPerSecond = await BatchScoresPerSecondAsync(manager, data, s.BatchRows);
+            figures["batch_score_per_s"] = Math.Round(batchPerSecond);
+            figures["batch_pct_of_matmul"] = Round(100 * 2 * architecture.MultiplyAccumulatesPerSample * batchPerSecond / (gflops * 1e9));
+            figures["load_ms"] = Round(await LoadMillisecondsAsync(manager, trained.ModelId, s.Dimension, s.Loads));
+
+            figures["scoring_process_rss_mb"] = Round(await ScoringProcessRssMegabytesAsync(manager, data, db, checkpoints, s));
+            figures["train_rss_growth_pct"] = Round(await TrainingRssGrowthPercentAsync(manager, s.RssTrainings));
+
+            Console.WriteLine(JsonSerializer.Serialize(figures));
+            return 0;
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static double Round(double value) => Math.Round(value, 2);
+
+    private static float[][] Data(int rows, int dimension, int seed)
+    {
+        var rng = new Random(seed);
+        return [.. Enumerable.Range(0, rows).Select(_ => Enumerable.Range(0, dimension).Select(_ => (float)rng.NextDouble()).ToArray())];
     }
 
     private static double MatmulGflops(int n, int repeats)
     {
         using var a = torch.randn(n, n);
         using var b = torch.randn(n, n);
-        using (a.matmul(b))
-        {
-        }
-
         var times = new List<double>();
-        for (int i = 0; i < repeats; i++)
+        for (int i = 0; i <= repeats; i++)
         {
-            var watch = Stopwatch.StartNew();
+            long start = Stopwatch.GetTimestamp();
             using (a.matmul(b))
             {
             }
 
-            times.Add(watch.Elapsed.TotalSeconds);
+            if (i > 0)
+            {
+                times.Add(Stopwatch.GetElapsedTime(start).TotalSeconds); // the first run is warm-up
+            }
         }
 
         return 2.0 * n * n * n / Median(times) / 1e9;
     }
 
-    private static double TrainSamplesPerSecond(int rows, int dimension, int epochs)
+    private static double TrainSamplesPerSecond(float[][] data, TrainingConfig config)
     {
-        var rng = new Random(1);
-        float[] data = [.. Enumerable.Range(0, rows * dimension).Select(_ => (float)rng.NextDouble())];
-        var config = TrainingConfig.Default with { HiddenSizes = [256, 128, 64], Epochs = epochs, EarlyStoppingPatience = 1000 };
-        var trainer = new AutoencoderTrainer(config);
-        using (trainer.Train(data, dimension))
+        var trainer = new AutoencoderTrainer(config with { Epochs = 1 });
+        using (trainer.Train(data))
         {
-            // warm-up run
+            // warm-up
         }
 
-        var watch = Stopwatch.StartNew();
-        using TrainedAutoencoder trained = trainer.Train(data, dimension);
-        double seconds = trained.Result.History.Sum(h => h.Duration.TotalSeconds);
-        _ = watch;
+        using TrainedAutoencoder trained = new AutoencoderTrainer(config).Train(data);
+        double seconds = trained.Result.History.Sum(h => h.Duration.TotalSeconds); // training + validation passes
         return (double)trained.Result.TrainCount * trained.Result.EpochsTrained / seconds;
+    }
+
+    private static double TorchSharpForwardMicroseconds(AgeGroupTrainingResult trained, float[] row, int calls)
+    {
+        using var model = AutoencoderModel.FromWeights(trained.Training.Weights);
+        using var noGrad = torch.no_grad();
+        var times = new List<double>(calls);
+        for (int i = 0; i < calls + 100; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            using (var scope = torch.NewDisposeScope())
+            {
+                torch.Tensor x = torch.tensor(row, [1, row.Length]);
+                _ = torch.nn.functional.mse_loss(model.forward(x), x).item<float>();
+            }
+
+            if (i >= 100)
+            {
+                times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            }
+        }
+
+        return Median(times);
+    }
+
+    private static async Task<(double P50, double P99, double Alloc)> ScoreLatencyAsync(ModelManager manager, float[][] data, int calls)
+    {
+        for (int i = 0; i < 1000; i++)
+        {
+            await manager.ScoreAsync(data[i % data.Length], 5);
+        }
+
+        var times = new double[calls];
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < calls; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            await manager.ScoreAsync(data[i % data.Length], 5);
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+
+        double alloc = (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / calls;
+        Array.Sort(times);
+        return (times[calls / 2], times[(int)(calls * 0.99)], alloc);
+    }
+
+    private static async Task<double> BatchScoresPerSecondAsync(ModelManager manager, float[][] data, int rows)
+    {
+        float[][] batch = [.. Enumerable.Range(0, rows).Select(i => data[i % data.Length])];
+        var rates = new List<double>();
+        for (int i = 0; i < 6; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            await manager.ScoreBatchAsync(batch, 5);
+            if (i > 0)
+            {
+                rates.Add(rows / Stopwatch.GetElapsedTime(start).TotalSeconds);
+            }
+        }
+
+        return Median(rates);
+    }
+
+    private static async Task<double> LoadMillisecondsAsync(ModelManager manager, Guid id, int dimension, int loads)
+    {
+        var times = new List<double>();
+        for (int i = 0; i < loads; i++)
+        {
+            manager.ClearModelCache();
+            long start = Stopwatch.GetTimestamp();
+            await manager.ComputeReconstructionLossAsync(new float[dimension], id); // a cold load: record, parameters, checkpoint, hash
+            times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+
+        return Median(times);
+    }
+
+    /// <summary>Trains 9 more models, then runs a child process that only loads and scores.</summary>
+    private static async Task<double> ScoringProcessRssMegabytesAsync(ModelManager manager, float[][] data, string db, string checkpoints, Sizes s)
+    {
+        var fast = TrainingConfig.Default with { HiddenSizes = [.. s.Hidden], Epochs = 1 };
+        for (int age = 10; age < 19; age++)
+        {
+            await manager.Store.AddSamplesAsync([.. data.Take(s.Rows / 4).Select(r => new NewSample(age, r))]);
+            await manager.TrainAgeGroupModelAsync(age, age, fast);
+        }
+
+        string self = Environment.ProcessPath!;
+        var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(QuickMode).Assembly.Location);
+        }
+
+        foreach (string a in new[] { "--scoring-process", db, checkpoints, s.ScoringProcessRows.ToString(CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using Process child = Process.Start(start)!;
+        string output = await child.StandardOutput.ReadToEndAsync();
+        await child.WaitForExitAsync();
+        if (child.ExitCode != 0)
+        {
+            throw new InvalidOperationException("scoring process failed: " + output);
+        }
+
+        return double.Parse(output.Trim().Split('\n')[^1], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The child: loads every active model and scores embeddings; prints peak RSS in MB.</summary>
+    public static async Task<int> ScoringProcessAsync(string db, string checkpoints, int rows)
+    {
+        using var store = new SqliteModelStore(db);
+        var manager = new ModelManager(store, new ModelManagerOptions { CheckpointDirectory = checkpoints });
+        IReadOnlyList<ModelInfo> models = await manager.ListModelsAsync();
+        var rng = new Random(3);
+        float[] row = [.. Enumerable.Range(0, models[0].EmbeddingDimension).Select(_ => (float)rng.NextDouble())];
+        int scored = 0;
+        for (int i = 0; i < rows; i++)
+        {
+            ModelInfo model = models[i % models.Count];
+            await manager.ScoreAsync(row, model.AgeMin);
+            scored++;
+        }
+
+        bool torchLoaded = AppDomain.CurrentDomain.GetAssemblies().Any(a => a.GetName().Name == "TorchSharp")
+            && File.ReadAllText("/proc/self/maps").Contains("libtorch", StringComparison.Ordinal);
+        if (torchLoaded || scored != rows)
+        {
+            Console.WriteLine("libtorch was loaded by the scoring-only process");
+            return 1;
+        }
+
+        Console.WriteLine(PeakRssMegabytes().ToString(CultureInfo.InvariantCulture));
+        return 0;
+    }
+
+    private static async Task<double> TrainingRssGrowthPercentAsync(ModelManager manager, int trainings)
+    {
+        double first = 0;
+        for (int i = 0; i < trainings; i++)
+        {
+            await manager.TrainAgeGroupModelAsync(4, 6, TrainingConfig.Default with { HiddenSizes = [256, 128, 64], Epochs = 1 });
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            if (i == 0)
+            {
+                first = CurrentRssMegabytes();
+            }
+        }
+
+        return 100 * (CurrentRssMegabytes() - first) / first;
+    }
+
+    private static double PeakRssMegabytes() => StatusKilobytes("VmHWM:") / 1024.0;
+
+    private static double CurrentRssMegabytes() => StatusKilobytes("VmRSS:") / 1024.0;
+
+    private static long StatusKilobytes(string key)
+    {
+        string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(key, StringComparison.Ordinal));
+        return long.Parse(line[key.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
     }
 
     private static double Median(List<double> values)
     {
         values.Sort();
         return values[values.Count / 2];
+    }
+
+    private sealed record Sizes(int MatmulSize, int MatmulRepeats, int Rows, int Dimension, int[] Hidden, int Epochs, int ScoreCalls, int BatchRows, int Loads, int ScoringProcessRows, int RssTrainings)
+    {
+        public static readonly Sizes Full = new(1024, 20, 2000, 832, [256, 128, 64], 5, 20_000, 4096, 20, 10_000, 20);
+
+        public static readonly Sizes Smoke = new(64, 2, 40, 16, [8, 4], 1, 200, 16, 2, 50, 2);
     }
 }

@@ -1,0 +1,106 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace AgeGroupAnomaly.Tests.Samples;
+
+/// <summary>Runs the sample programs and the benchmark's quick mode as a user would.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class SampleProgramTests
+{
+    private string _work = null!;
+
+    [SetUp]
+    public void SetUp() => _work = TestEnvironment.CreateTempDirectory();
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_work, recursive: true);
+
+    private static string Cli => TestEnvironment.ProgramPath("samples/EmbeddingsCli", "embeddings");
+
+    [Test]
+    public void QuickStart_RunsEndToEnd_AndReportsDetectionAndFalseAlarmRates()
+    {
+        (int exit, string output, string errors) = TestEnvironment.RunProgram(TestEnvironment.ProgramPath("samples/QuickStart", "QuickStart"), _work, "--work", Path.Combine(_work, "qs"));
+
+        exit.Should().Be(0, errors);
+        output.Should().Contain("Stored 3000 synthetic 832-value embeddings").And.Contain("Active models").And.Contain("false alarms");
+        string summary = output.Split('\n').Single(l => l.StartsWith("Trained 5 models", StringComparison.Ordinal));
+        double detection = double.Parse(summary.Split("detection rate ")[1].Split('%')[0], CultureInfo.InvariantCulture);
+        detection.Should().BeGreaterThan(90);
+    }
+
+    [Test]
+    public void EmbeddingsCli_ImportTrainListScore_WorksOnAGoodFile()
+    {
+        string csv = WriteCsv("good.csv", rows: 60, dimension: 8);
+        string[] common = ["--db", Path.Combine(_work, "e.db"), "--checkpoints", Path.Combine(_work, "ck"), "--min-samples", "20"];
+
+        Run(["import", csv, .. common]).Should().Contain("imported 60 embeddings of 8 values");
+        Run(["train", "--epochs", "2", .. common]).Should().Contain("3-3: model");
+        Run(["list", .. common]).Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(3);
+        Run(["score", csv, Path.Combine(_work, "out.csv"), .. common]).Should().Contain("scored 60 embeddings");
+        File.ReadAllLines(Path.Combine(_work, "out.csv")).Should().HaveCount(61).And.Subject.First().Should().StartWith("line,age,model_id");
+    }
+
+    [TestCase("4,0.1,0.2\n5,0.1,x\n", "line 2", "value 2")]
+    [TestCase("4,0.1,0.2\n5,0.1\n", "line 2", "1 embedding values, but earlier lines have 2")]
+    [TestCase("4,0.1,0.2\n5\n", "line 2", "too few fields")]
+    [TestCase("age,v1\nold,0.1\n", "line 2", "age 'old'")]
+    [TestCase("4,0.1,0.2\n-3,0.1,0.2\n", "line 2", "age '-3'")]
+    public void EmbeddingsCli_ImportOfABadFile_NamesTheLineAndImportsNothing(string content, string line, string problem)
+    {
+        string good = WriteCsv("good.csv", rows: 3, dimension: 2);
+        string bad = Path.Combine(_work, "bad.csv");
+        File.WriteAllText(bad, content);
+        string[] common = ["--db", Path.Combine(_work, "e.db"), "--checkpoints", Path.Combine(_work, "ck")];
+        Run(["import", good, .. common]);
+
+        (int exit, _, string errors) = TestEnvironment.RunProgram(Cli, _work, ["import", bad, .. common]);
+
+        exit.Should().Be(1);
+        errors.Should().Contain(line).And.Contain(problem);
+        Run(["plan", .. common]).Should().Contain("3 samples", "the bad file added nothing");
+    }
+
+    [Test]
+    public void BenchmarkQuickMode_Smoke_PrintsOneLineOfValidJsonWithTheHeadlineFigures()
+    {
+        (int exit, string output, string errors) = TestEnvironment.RunProgram(
+            TestEnvironment.ProgramPath("tests/ModelManager.Lib.Benchmarks", "ModelManager.Lib.Benchmarks"), _work, "--quick", "--smoke");
+
+        exit.Should().Be(0, errors);
+        using JsonDocument json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+        string[] keys = [.. json.RootElement.EnumerateObject().Select(p => p.Name)];
+        keys.Should().Contain([
+            "matmul_gflops", "train_samples_per_s", "torchsharp_forward_us", "score_p50_us", "score_p99_us",
+            "score_alloc_bytes", "batch_score_per_s", "load_ms", "scoring_process_rss_mb"]);
+        json.RootElement.EnumerateObject().Should().OnlyContain(p => p.Value.ValueKind == JsonValueKind.Number);
+        json.RootElement.GetProperty("scoring_process_rss_mb").GetDouble().Should().BeGreaterThan(0);
+    }
+
+    private string Run(string[] arguments)
+    {
+        (int exit, string output, string errors) = TestEnvironment.RunProgram(Cli, _work, arguments);
+        exit.Should().Be(0, errors);
+        return output;
+    }
+
+    private string WriteCsv(string name, int rows, int dimension)
+    {
+        var random = new Random(4);
+        var text = new StringBuilder("age,subject," + string.Join(",", Enumerable.Range(0, dimension).Select(i => $"v{i}")) + "\n");
+        for (int r = 0; r < rows; r++)
+        {
+            int age = 3 + (r % 3);
+            text.Append(CultureInfo.InvariantCulture, $"{age},tree,").AppendJoin(",", Enumerable.Range(0, dimension).Select(_ => (random.NextDouble() + age).ToString("0.0000", CultureInfo.InvariantCulture))).Append('\n');
+        }
+
+        string path = Path.Combine(_work, name);
+        File.WriteAllText(path, text.ToString());
+        return path;
+    }
+}
