@@ -16,6 +16,7 @@ public sealed class AutoencoderModel : Module<Tensor, Tensor>
 {
     private readonly Sequential _encoder;
     private readonly Sequential _decoder;
+    private readonly List<SeededDropout> _dropouts = [];
 
     /// <summary>Builds a freshly initialised model.</summary>
     /// <param name="inputSize">Embedding length.</param>
@@ -45,7 +46,9 @@ public sealed class AutoencoderModel : Module<Tensor, Tensor>
             if (layer.ReluAfter)
             {
                 children.Add((children.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), ReLU()));
-                children.Add((children.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), Dropout(architecture.Dropout)));
+                var dropout = new SeededDropout(architecture.Dropout);
+                _dropouts.Add(dropout);
+                children.Add((children.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), dropout));
             }
         }
 
@@ -117,6 +120,17 @@ public sealed class AutoencoderModel : Module<Tensor, Tensor>
     /// <param name="latent">[batch, bottleneck].</param>
     /// <returns>[batch, InputSize].</returns>
     public Tensor decode(Tensor latent) => _decoder.forward(latent);
+
+    /// <summary>Draws dropout masks from a managed generator with this seed from now on (training repeatability).</summary>
+    /// <param name="seed">The seed.</param>
+    internal void SeedDropout(int seed)
+    {
+        var random = new Random(seed);
+        foreach (SeededDropout dropout in _dropouts)
+        {
+            dropout.Seed(random);
+        }
+    }
 
     /// <summary>Copies the current parameters into managed arrays (a deep copy).</summary>
     /// <returns>The weights.</returns>

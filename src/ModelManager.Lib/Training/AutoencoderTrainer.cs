@@ -142,10 +142,10 @@ public sealed class AutoencoderTrainer
         {
             model.to(device);
             using Tensor all = torch.tensor(data.Values, [data.Rows, data.Dimension], device: device);
-            using var optimizer = torch.optim.Adam(model.parameters(), _config.LearningRate);
-            var scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode: "min", factor: 0.5, patience: 5);
+            model.SeedDropout(_config.Seed);
+            using IOptimizerStep optimizer = IOptimizerStep.For(model.parameters(), _config.LearningRate, device);
+            var scheduler = new PlateauSchedule(_config.LearningRate, factor: 0.5, patience: 5);
             var earlyStopping = new EarlyStopping(_config.EarlyStoppingPatience, _config.MinDelta);
-            Parameter[] parameters = [.. model.parameters()];
 
             var history = ImmutableArray.CreateBuilder<EpochRecord>();
             ModelWeights? best = null;
@@ -156,7 +156,7 @@ public sealed class AutoencoderTrainer
             for (int epoch = 1; epoch <= _config.Epochs; epoch++)
             {
                 var watch = Stopwatch.StartNew();
-                double learningRate = optimizer.ParamGroups.First().LearningRate;
+                double learningRate = optimizer.LearningRate;
 
                 rng.Shuffle(trainRows);
                 model.train();
@@ -167,11 +167,10 @@ public sealed class AutoencoderTrainer
                     cancellationToken.ThrowIfCancellationRequested();
                     using var scope = torch.NewDisposeScope();
                     Tensor batch = Rows(all, trainRows, start, _config.BatchSize, device);
-                    optimizer.zero_grad();
+                    optimizer.ZeroGrad();
                     Tensor loss = nn.functional.mse_loss(model.forward(batch), batch);
                     loss.backward();
-                    torch.nn.utils.clip_grad_norm_(parameters, GradientClipNorm);
-                    optimizer.step();
+                    optimizer.ClipAndStep(GradientClipNorm);
                     trainLoss += loss.item<float>();
                     batches++;
                 }
@@ -203,7 +202,7 @@ public sealed class AutoencoderTrainer
                     best = model.ToWeights(); // a deep copy: later steps cannot change it
                 }
 
-                scheduler.step(validationLoss);
+                optimizer.LearningRate = scheduler.Step(validationLoss);
                 if (earlyStopping.Step(validationLoss))
                 {
                     reason = StopReason.EarlyStopping;

@@ -46,7 +46,7 @@ public sealed class InferenceKernelTests
         torch.manual_seed(12);
         using var model = new AutoencoderModel(37, [20, 9, 5]);
         var kernel = new InferenceKernel(model.ToWeights());
-        float[][] rows = TestData.Embeddings(11, 37, seed: 3); // 11 = two blocks of four plus three
+        float[][] rows = TestData.Embeddings(151, 37, seed: 3); // three parallel chunks; blocks of four plus a rest of three
 
         var batch = new double[rows.Length];
         kernel.ReconstructionErrors(rows.SelectMany(r => r).ToArray(), batch);

@@ -1,0 +1,106 @@
+using AgeGroupAnomaly.Modeling;
+using AgeGroupAnomaly.Scoring;
+using AgeGroupAnomaly.Storage;
+using AgeGroupAnomaly.Training;
+using BenchmarkDotNet.Attributes;
+using TorchSharp;
+
+namespace AgeGroupAnomaly.Benchmarks;
+
+/// <summary>Scoring one embedding and a batch on a cached 832 → [256, 128, 64] model.</summary>
+[MemoryDiagnoser]
+public class ScoringBenchmarks
+{
+    private readonly float[] _row = new float[832];
+    private float[][] _batch = [];
+    private InferenceKernel _kernel = null!;
+    private AutoencoderModel _model = null!;
+    private ModelManager _manager = null!;
+    private string _directory = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var random = new Random(1);
+        float[][] data = [.. Enumerable.Range(0, 200).Select(_ => Enumerable.Range(0, 832).Select(_ => (float)random.NextDouble()).ToArray())];
+        data[0].CopyTo(_row, 0);
+        _batch = [.. Enumerable.Range(0, 4096).Select(i => data[i % data.Length])];
+        _directory = Path.Combine(Path.GetTempPath(), "mmlib-micro-" + Guid.NewGuid().ToString("N"));
+        var store = new InMemoryModelStore();
+        store.AddSamplesAsync([.. data.Select(r => new NewSample(5, r))]).GetAwaiter().GetResult();
+        _manager = new ModelManager(store, new ModelManagerOptions { CheckpointDirectory = _directory });
+        AgeGroupTrainingResult trained = _manager.TrainAgeGroupModelAsync(4, 6, TrainingConfig.Default with { HiddenSizes = [256, 128, 64], Epochs = 1 }).GetAwaiter().GetResult();
+        _kernel = new InferenceKernel(trained.Training.Weights);
+        _model = AutoencoderModel.FromWeights(trained.Training.Weights);
+        _ = _manager.ScoreAsync(_row, 5).AsTask().GetAwaiter().GetResult();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _model.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Benchmark(Baseline = true)]
+    public float TorchSharpForward()
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        torch.Tensor x = torch.tensor(_row, [1, 832]);
+        return torch.nn.functional.mse_loss(_model.forward(x), x).item<float>();
+    }
+
+    [Benchmark]
+    public double KernelSingle() => _kernel.ReconstructionError(_row);
+
+    [Benchmark]
+    public async ValueTask<double> ManagerScore() => (await _manager.ScoreAsync(_row, 5)).ReconstructionLoss;
+
+    [Benchmark(OperationsPerInvoke = 4096)]
+    public async Task<int> ManagerScoreBatch4096() => (await _manager.ScoreBatchAsync(_batch, 5)).Count;
+}
+
+/// <summary>One training step (batch 32) with the fused managed clip + Adam and with TorchSharp's.</summary>
+[MemoryDiagnoser]
+public class TrainingStepBenchmarks
+{
+    private AutoencoderModel _model = null!;
+    private torch.Tensor _batch = null!;
+    private IOptimizerStep _fused = null!;
+    private IOptimizerStep _torch = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        torch.manual_seed(1);
+        _model = new AutoencoderModel(832, [256, 128, 64]);
+        _model.train();
+        _batch = torch.rand(32, 832);
+        _fused = new FusedAdam(_model.parameters(), 0.001);
+        _torch = new TorchAdamStep(_model.parameters(), 0.001);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _fused.Dispose();
+        _torch.Dispose();
+        _batch.Dispose();
+        _model.Dispose();
+    }
+
+    [Benchmark(Baseline = true)]
+    public void TorchSharpClipAndAdam() => Step(_torch);
+
+    [Benchmark]
+    public void FusedClipAndAdam() => Step(_fused);
+
+    private void Step(IOptimizerStep optimizer)
+    {
+        using var scope = torch.NewDisposeScope();
+        optimizer.ZeroGrad();
+        torch.nn.functional.mse_loss(_model.forward(_batch), _batch).backward();
+        optimizer.ClipAndStep(1.0);
+    }
+}
