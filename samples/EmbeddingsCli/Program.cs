@@ -9,14 +9,14 @@ using EmbeddingsCli;
 // embeddings <command> [options]
 //   import FILE.csv                 add rows (age[,subject],v1,...) in one transaction
 //   plan                            show the age groups training would use
-//   train [--epochs N]              train every planned group
+//   train [--epochs N] [--ages A-B] train every planned group, or only the range A-B
 //   list                            list the models
 //   score IN.csv OUT.csv            score rows and write one result line each
 // Options: --db PATH (embeddings.db), --checkpoints DIR (checkpoints), --min-samples N (50), --max-span N (4)
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
-    Console.WriteLine("usage: embeddings import FILE.csv | plan | train [--epochs N] | list | score IN.csv OUT.csv  [--db PATH] [--checkpoints DIR] [--min-samples N] [--max-span N]");
+    Console.WriteLine("usage: embeddings import FILE.csv | plan | train [--epochs N] [--ages A-B] | list | score IN.csv OUT.csv  [--db PATH] [--checkpoints DIR] [--min-samples N] [--max-span N]");
     return args.Length == 0 ? 2 : 0;
 }
 
@@ -53,7 +53,20 @@ try
         case "train":
         {
             var config = TrainingConfig.Default with { Epochs = int.Parse(Option("--epochs") ?? "100", CultureInfo.InvariantCulture) };
-            foreach (AgeGroupTrainingResult r in await manager.TrainAllAgeGroupsAsync(plan, config))
+            IReadOnlyList<AgeGroupTrainingResult> results;
+            if (Option("--ages") is { } ages)
+            {
+                string[] bounds = ages.Split('-');
+                double min = double.Parse(bounds[0], CultureInfo.InvariantCulture);
+                double max = double.Parse(bounds[^1], CultureInfo.InvariantCulture);
+                results = [await manager.TrainAgeGroupModelAsync(min, max, config)];
+            }
+            else
+            {
+                results = await manager.TrainAllAgeGroupsAsync(plan, config);
+            }
+
+            foreach (AgeGroupTrainingResult r in results)
             {
                 Console.WriteLine($"{r.AgeMin}-{r.AgeMax}: model {r.ModelId}, {r.SampleCount} samples, {r.Training.EpochsTrained} epochs ({r.Training.StopReason}), threshold {r.Threshold:G6}");
             }
@@ -91,7 +104,7 @@ try
             return 2;
     }
 }
-catch (Exception ex) when (ex is CsvFormatException or ModelManagerException or ArgumentException or IOException)
+catch (Exception ex) when (ex is CsvFormatException or ModelManagerException or ArgumentException or IOException or FormatException)
 {
     Console.Error.WriteLine($"error: {ex.Message}");
     return 1;

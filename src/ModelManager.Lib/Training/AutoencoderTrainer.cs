@@ -26,7 +26,6 @@ public sealed class AutoencoderTrainer
     public const double EmergencyValidationLoss = 100_000;
 
     private const double GradientClipNorm = 1.0;
-    private const int EvaluationBatchSize = 1024;
 
     private static readonly Lock TorchGate = new();
 
@@ -224,7 +223,11 @@ public sealed class AutoencoderTrainer
 
             model.LoadWeights(best);
             model.eval();
-            double[] errors = PerSampleErrors(model, all, device, cancellationToken);
+
+            // Calibrate with the same managed kernel that scores later, so a training row scores
+            // exactly its calibration error (no float32-vs-kernel rounding at the threshold).
+            double[] errors = new double[data.Rows];
+            new InferenceKernel(best).ReconstructionErrors(data.Values, errors);
             var metrics = ErrorStatistics.FromErrors(errors);
             var validationMetrics = ErrorStatistics.FromErrors([.. validationRows.Select(i => errors[i])]);
             double threshold = metrics.Percentile(_config.ThresholdPercentile);
@@ -281,26 +284,6 @@ public sealed class AutoencoderTrainer
         }
 
         return sum / batches;
-    }
-
-    /// <summary>Per-row MSE over the dimensions, in eval mode.</summary>
-    internal static double[] PerSampleErrors(AutoencoderModel model, Tensor all, Device device, CancellationToken cancellationToken)
-    {
-        model.eval();
-        using var noGrad = torch.no_grad();
-        long rows = all.shape[0];
-        var errors = new double[rows];
-        for (long start = 0; start < rows; start += EvaluationBatchSize)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            using var scope = torch.NewDisposeScope();
-            long length = Math.Min(EvaluationBatchSize, rows - start);
-            Tensor batch = all.narrow(0, start, length);
-            Tensor perRow = (model.forward(batch) - batch).square().mean([1]).to(torch.float64).cpu();
-            perRow.data<double>().ToArray().CopyTo(errors, start);
-        }
-
-        return errors;
     }
 
     private static (int Train, int Validation) SplitSizes(int rows, double validationSplit)

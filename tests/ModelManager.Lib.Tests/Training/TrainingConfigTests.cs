@@ -27,32 +27,8 @@ public sealed class TrainingConfigTests
         config.Invoking(c => c.Validate()).Should().NotThrow();
     }
 
-    private static IEnumerable<TestCaseData> InvalidConfigs()
-    {
-        var d = TrainingConfig.Default;
-        yield return Case(d with { HiddenSizes = [] }, "HiddenSizes", "empty");
-        yield return Case(d with { HiddenSizes = [16, 0] }, "HiddenSizes", "HiddenSizes[1] is 0");
-        yield return Case(d with { HiddenSizes = [-4] }, "HiddenSizes", "-4");
-        yield return Case(d with { LearningRate = 0 }, "LearningRate", "(0, 1]");
-        yield return Case(d with { LearningRate = 1.5 }, "LearningRate", "1.5");
-        yield return Case(d with { LearningRate = double.NaN }, "LearningRate", "NaN");
-        yield return Case(d with { BatchSize = 0 }, "BatchSize", "at least 1");
-        yield return Case(d with { Epochs = 0 }, "Epochs", "at least 1");
-        yield return Case(d with { ValidationSplit = 0 }, "ValidationSplit", "(0, 1)");
-        yield return Case(d with { ValidationSplit = 1 }, "ValidationSplit", "(0, 1)");
-        yield return Case(d with { EarlyStoppingPatience = -1 }, "EarlyStoppingPatience", "-1");
-        yield return Case(d with { MinDelta = -0.1 }, "MinDelta", "-0.1");
-        yield return Case(d with { Dropout = 1 }, "Dropout", "[0, 1)");
-        yield return Case(d with { Dropout = -0.1 }, "Dropout", "[0, 1)");
-        yield return Case(d with { ThresholdPercentile = 0 }, "ThresholdPercentile", "(0, 100]");
-        yield return Case(d with { ThresholdPercentile = 100.5 }, "ThresholdPercentile", "100.5");
-        yield return Case(d with { CpuThreads = 0 }, "CpuThreads", "at least 1");
-        yield return Case(d with { Device = "tpu" }, "Device", "'tpu'");
-        yield return Case(d with { Device = "cuda:x" }, "Device", "cuda:N");
-
-        static TestCaseData Case(TrainingConfig config, string field, string fragment) =>
-            new TestCaseData(config, field, fragment).SetArgDisplayNames($"{field}: {fragment}");
-    }
+    private static IEnumerable<TestCaseData> InvalidConfigs() =>
+        InvalidTrainingConfigs.All.Select(c => new TestCaseData(c.Config, c.Field, c.Fragment).SetArgDisplayNames($"{c.Field}: {c.Fragment}"));
 
     [TestCaseSource(nameof(InvalidConfigs))]
     public void Validate_WithAnOutOfRangeField_ThrowsNamingTheFieldAndValue(TrainingConfig config, string field, string fragment)
