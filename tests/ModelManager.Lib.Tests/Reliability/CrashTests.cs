@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using AgeGroupAnomaly.Storage;
+using AgeGroupAnomaly.Storage.Sqlite;
+using FluentAssertions;
+using Microsoft.Data.Sqlite;
+using NUnit.Framework;
+
+namespace AgeGroupAnomaly.Tests.Reliability;
+
+/// <summary>
+/// SIGKILLs a training-and-saving process (the EmbeddingsCli sample) at random moments and checks
+/// what survives. CI runs <see cref="DefaultRuns"/> runs; set MMLIB_CRASH_RUNS for more, for example
+/// <c>MMLIB_CRASH_RUNS=25 dotnet test ModelManager.Lib.sln --filter FullyQualifiedName~CrashTests</c>.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class CrashTests
+{
+    private const int DefaultRuns = 8;
+    private string _work = null!;
+
+    [SetUp]
+    public void SetUp() => _work = TestEnvironment.CreateTempDirectory();
+
+    [TearDown]
+    public void TearDown()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_work, recursive: true);
+    }
+
+    [Test]
+    public async Task KilledWhileTrainingOrSaving_LeavesAStoreThatReopensConsistentAndEarlierModelsUnchanged()
+    {
+        int runs = int.TryParse(Environment.GetEnvironmentVariable("MMLIB_CRASH_RUNS"), out int n) ? n : DefaultRuns;
+        string db = Path.Combine(_work, "crash.db");
+        string checkpoints = Path.Combine(_work, "checkpoints");
+        string csv = Path.Combine(_work, "data.csv");
+        WriteCsv(csv);
+        Cli(["import", csv, "--db", db, "--checkpoints", checkpoints]).Should().Be(0);
+        Cli(["train", "--ages", "6-8", "--epochs", "2", "--db", db, "--checkpoints", checkpoints]).Should().Be(0);
+        float[] probe = [0.5f, 0.6f, 0.7f, 0.8f];
+        (Guid earlierId, double earlierLoss) = await EarlierModelAsync(db, checkpoints, probe);
+
+        var full = Stopwatch.StartNew();
+        Cli(["train", "--ages", "3-5", "--epochs", "30", "--db", db, "--checkpoints", checkpoints]).Should().Be(0);
+        double fullMs = full.Elapsed.TotalMilliseconds;
+
+        var random = new Random(2026);
+        int killed = 0, orphansRemoved = 0;
+        for (int run = 0; run < runs; run++)
+        {
+            // Anywhere from start-up through training to the checkpoint write and record insert.
+            int delay = (int)(fullMs * (0.3 + (random.NextDouble() * 1.0)));
+            if (await RunAndKillAsync(["train", "--ages", "3-5", "--epochs", "30", "--db", db, "--checkpoints", checkpoints], delay))
+            {
+                killed++;
+            }
+
+            orphansRemoved += await CheckConsistentAsync(db, checkpoints, earlierId, earlierLoss, probe);
+        }
+
+        TestContext.Out.WriteLine($"crash runs: {runs}, killed mid-run: {killed}, orphaned checkpoint files cleaned: {orphansRemoved}, full run {fullMs:0} ms");
+        killed.Should().BeGreaterThan(0, "some runs must really be killed");
+    }
+
+    [Test]
+    public async Task StatesAKillDuringSavingCanLeave_AreNeverLoadedAndAreCleanedUp()
+    {
+        string db = Path.Combine(_work, "crash.db");
+        string checkpoints = Path.Combine(_work, "checkpoints");
+        string csv = Path.Combine(_work, "data.csv");
+        WriteCsv(csv);
+        Cli(["import", csv, "--db", db, "--checkpoints", checkpoints]);
+        Cli(["train", "--ages", "6-8", "--epochs", "2", "--db", db, "--checkpoints", checkpoints]);
+        float[] probe = [0.5f, 0.6f, 0.7f, 0.8f];
+        (Guid earlierId, double earlierLoss) = await EarlierModelAsync(db, checkpoints, probe);
+        string recorded = Directory.GetFiles(checkpoints).Single();
+
+        // Killed while writing: a half-written temporary file. Killed after the rename but before
+        // the record was committed: a complete checkpoint that no record points to.
+        string unrecorded = Path.Combine(checkpoints, Guid.NewGuid().ToString("N") + ".safetensors");
+        File.Copy(recorded, unrecorded);
+        string temporary = Path.Combine(checkpoints, $".{Guid.NewGuid():N}.safetensors.{Guid.NewGuid():N}.tmp");
+        File.WriteAllBytes(temporary, File.ReadAllBytes(recorded)[..100]);
+
+        int removed = await CheckConsistentAsync(db, checkpoints, earlierId, earlierLoss, probe);
+
+        removed.Should().Be(1);
+        File.Exists(unrecorded).Should().BeFalse();
+        File.Exists(temporary).Should().BeFalse();
+    }
+
+    private static async Task<(Guid, double)> EarlierModelAsync(string db, string checkpoints, float[] probe)
+    {
+        using var store = new SqliteModelStore(db);
+        var manager = new ModelManager(store, new ModelManagerOptions { CheckpointDirectory = checkpoints });
+        ModelInfo earlier = (await manager.ListModelsAsync()).Single();
+        return (earlier.Id, (await manager.ScoreAsync(probe, 7)).ReconstructionLoss);
+    }
+
+    private static async Task<int> CheckConsistentAsync(string db, string checkpoints, Guid earlierId, double earlierLoss, float[] probe)
+    {
+        SqliteConnection.ClearAllPools();
+        using var store = new SqliteModelStore(db);
+        var manager = new ModelManager(store, new ModelManagerOptions { CheckpointDirectory = checkpoints });
+        IReadOnlyList<ModelRecord> models = await store.ListModelsAsync();
+
+        foreach (ModelRecord model in models)
+        {
+            // Loading checks that the file exists under a generated name and matches the recorded hash.
+            await manager.ComputeReconstructionLossAsync(probe, model.Id);
+        }
+
+        models.Where(m => m.IsActive).GroupBy(m => (m.AgeMin, m.AgeMax)).Should().OnlyContain(g => g.Count() == 1);
+        (await manager.ScoreAsync(probe, 7)).Should().Match<AgeGroupAnomaly.Scoring.ScoreResult>(s => s.ModelId == earlierId && s.ReconstructionLoss == earlierLoss);
+        manager.Checkpoints.ListFiles().Should().NotContain(f => f.EndsWith(".tmp", StringComparison.Ordinal));
+
+        int removed = await manager.RemoveOrphanedCheckpointsAsync(TimeSpan.Zero);
+        manager.Checkpoints.ListFiles().Should().BeEquivalentTo(models.Select(m => m.CheckpointPath));
+        Directory.GetFiles(checkpoints).Should().HaveCount(models.Count, "temporary leftovers are cleaned too");
+        return removed;
+    }
+
+    private async Task<bool> RunAndKillAsync(string[] arguments, int delayMs)
+    {
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _work, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(TestEnvironment.ProgramPath("samples/EmbeddingsCli", "embeddings"));
+        foreach (string a in arguments)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using Process process = Process.Start(start)!;
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> errors = process.StandardError.ReadToEndAsync();
+        bool exited = process.WaitForExit(delayMs);
+        if (!exited)
+        {
+            process.Kill(entireProcessTree: true); // SIGKILL on Linux
+        }
+
+        await process.WaitForExitAsync();
+        await Task.WhenAll(output, errors);
+        if (exited)
+        {
+            process.ExitCode.Should().Be(0, errors.Result);
+        }
+
+        return !exited;
+    }
+
+    private int Cli(string[] arguments)
+    {
+        (int exit, _, string errors) = TestEnvironment.RunProgram(TestEnvironment.ProgramPath("samples/EmbeddingsCli", "embeddings"), _work, arguments);
+        exit.Should().Be(0, errors);
+        return exit;
+    }
+
+    private static void WriteCsv(string path)
+    {
+        var random = new Random(5);
+        var text = new StringBuilder();
+        for (int i = 0; i < 300; i++)
+        {
+            int age = 3 + (i % 6);
+            text.Append(age.ToString(CultureInfo.InvariantCulture)).Append(',')
+                .AppendJoin(",", Enumerable.Range(0, 4).Select(_ => (random.NextDouble() + (age * 0.1)).ToString("0.0000", CultureInfo.InvariantCulture)))
+                .Append('\n');
+        }
+
+        File.WriteAllText(path, text.ToString());
+    }
+}
