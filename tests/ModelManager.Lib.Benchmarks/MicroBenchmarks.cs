@@ -75,6 +75,7 @@ public class TrainingStepBenchmarks
     {
         torch.manual_seed(1);
         _model = new AutoencoderModel(832, [256, 128, 64]);
+        _model.SeedDropout(1); // the managed dropout masks training uses
         _model.train();
         _batch = torch.rand(32, 832);
         _fused = new FusedAdam(_model.parameters(), 0.001);

@@ -74,28 +74,25 @@ public sealed partial class CheckpointStore
     public ModelWeights Read(Guid modelId, string relativePath, string expectedSha256, ModelArchitecture? expectedArchitecture)
     {
         string path = Resolve(modelId, relativePath);
-        FileStream stream;
+        byte[] bytes;
         try
         {
-            // Unbuffered: the hash and the parser read in their own (bounded) chunks.
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 0, FileOptions.SequentialScan);
+            // One read of exactly the file's size; hash and parser then work from memory.
+            bytes = File.ReadAllBytes(path);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new ModelLoadingException(modelId, ModelLoadFailure.MissingFile, $"the checkpoint file '{relativePath}' does not exist under {RootDirectory}.", ex);
         }
 
-        using (stream)
+        string actual = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
         {
-            string actual = Convert.ToHexStringLower(SHA256.HashData(stream));
-            if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
-            {
-                throw new ModelLoadingException(modelId, ModelLoadFailure.ChecksumMismatch, $"the file's SHA-256 is {actual} but {expectedSha256} was recorded.");
-            }
-
-            stream.Position = 0;
-            return SafetensorsCheckpoint.Read(stream, modelId, expectedArchitecture);
+            throw new ModelLoadingException(modelId, ModelLoadFailure.ChecksumMismatch, $"the file's SHA-256 is {actual} but {expectedSha256} was recorded.");
         }
+
+        using var stream = new MemoryStream(bytes, writable: false);
+        return SafetensorsCheckpoint.Read(stream, modelId, expectedArchitecture);
     }
 
     /// <summary>Whether the checkpoint file exists.</summary>
