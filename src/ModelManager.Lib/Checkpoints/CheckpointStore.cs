@@ -78,7 +78,21 @@ public sealed partial class CheckpointStore
         try
         {
             // One read of exactly the file's size; hash and parser then work from memory.
-            bytes = File.ReadAllBytes(path);
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.SequentialScan);
+            long length = RandomAccess.GetLength(handle);
+            bytes = GC.AllocateUninitializedArray<byte>((int)Math.Min(length, Array.MaxLength));
+            int read = 0;
+            while (read < bytes.Length)
+            {
+                int n = RandomAccess.Read(handle, bytes.AsSpan(read), read);
+                if (n == 0)
+                {
+                    bytes = bytes[..read]; // shrank while reading
+                    break;
+                }
+
+                read += n;
+            }
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {

@@ -264,7 +264,7 @@ public static class SafetensorsCheckpoint
 
     private static float[] ReadFloats(Stream stream, TensorEntry entry, Guid? modelId)
     {
-        var values = new float[(entry.End - entry.Begin) / sizeof(float)];
+        float[] values = GC.AllocateUninitializedArray<float>((int)((entry.End - entry.Begin) / sizeof(float))); // filled completely below
         Span<byte> bytes = MemoryMarshal.AsBytes(values.AsSpan());
         if (stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false) < bytes.Length)
         {
