@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text;
+
 namespace AgeGroupAnomaly.Tests;
 
 /// <summary>Small, seeded synthetic embeddings for fast tests.</summary>
@@ -35,5 +38,33 @@ internal static class TestData
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Writes an EmbeddingsCli input file: ages cycle from 3 through 3 + <paramref name="ageCount"/> − 1,
+    /// values drift with age; with <paramref name="subject"/> a header and a subject column are added.
+    /// </summary>
+    public static void WriteEmbeddingCsv(string path, int rows, int dimension, int ageCount, int seed, string? subject = null, double ageShift = 0.1)
+    {
+        var random = new Random(seed);
+        var text = new StringBuilder();
+        if (subject is not null)
+        {
+            text.Append("age,subject,").AppendJoin(",", Enumerable.Range(0, dimension).Select(i => $"v{i}")).Append('\n');
+        }
+
+        for (int r = 0; r < rows; r++)
+        {
+            int age = 3 + (r % ageCount);
+            text.Append(age.ToString(CultureInfo.InvariantCulture)).Append(',');
+            if (subject is not null)
+            {
+                text.Append(subject).Append(',');
+            }
+
+            text.AppendJoin(",", Enumerable.Range(0, dimension).Select(_ => (random.NextDouble() + (age * ageShift)).ToString("0.0000", CultureInfo.InvariantCulture))).Append('\n');
+        }
+
+        File.WriteAllText(path, text.ToString());
     }
 }

@@ -13,7 +13,6 @@ internal sealed class ModelCache(int capacity)
     private readonly Lock _gate = new();
     private readonly Dictionary<Guid, Entry> _entries = [];
     private long _clock;
-    private int _loads;
 
     public int Count
     {
@@ -25,9 +24,6 @@ internal sealed class ModelCache(int capacity)
             }
         }
     }
-
-    /// <summary>How many loads ran (for tests and logs).</summary>
-    public int LoadCount => Volatile.Read(ref _loads);
 
     public ValueTask<LoadedModel> GetOrLoadAsync(Guid id, Func<Guid, Task<LoadedModel>> load, CancellationToken cancellationToken)
     {
@@ -71,12 +67,8 @@ internal sealed class ModelCache(int capacity)
 
     // Kept out of GetOrLoadAsync: a lambda capturing its parameters would allocate a closure on
     // every call, hits included.
-    private Entry CreateEntry(Guid id, Func<Guid, Task<LoadedModel>> load) =>
-        new(id, new Lazy<Task<LoadedModel>>(() =>
-        {
-            Interlocked.Increment(ref _loads);
-            return load(id);
-        }));
+    private static Entry CreateEntry(Guid id, Func<Guid, Task<LoadedModel>> load) =>
+        new(id, new Lazy<Task<LoadedModel>>(() => load(id)));
 
     private void EvictLeastRecentlyUsed(Entry except)
     {

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using AgeGroupAnomaly.Storage;
 using AgeGroupAnomaly.Storage.Sqlite;
 using FluentAssertions;
@@ -38,7 +37,7 @@ public sealed class CrashTests
         string db = Path.Combine(_work, "crash.db");
         string checkpoints = Path.Combine(_work, "checkpoints");
         string csv = Path.Combine(_work, "data.csv");
-        WriteCsv(csv);
+        TestData.WriteEmbeddingCsv(csv, rows: 300, dimension: 4, ageCount: 6, seed: 5);
         Cli(["import", csv, "--db", db, "--checkpoints", checkpoints]).Should().Be(0);
         Cli(["train", "--ages", "6-8", "--epochs", "2", "--db", db, "--checkpoints", checkpoints]).Should().Be(0);
         float[] probe = [0.5f, 0.6f, 0.7f, 0.8f];
@@ -72,7 +71,7 @@ public sealed class CrashTests
         string db = Path.Combine(_work, "crash.db");
         string checkpoints = Path.Combine(_work, "checkpoints");
         string csv = Path.Combine(_work, "data.csv");
-        WriteCsv(csv);
+        TestData.WriteEmbeddingCsv(csv, rows: 300, dimension: 4, ageCount: 6, seed: 5);
         Cli(["import", csv, "--db", db, "--checkpoints", checkpoints]);
         Cli(["train", "--ages", "6-8", "--epochs", "2", "--db", db, "--checkpoints", checkpoints]);
         float[] probe = [0.5f, 0.6f, 0.7f, 0.8f];
@@ -157,20 +156,5 @@ public sealed class CrashTests
         (int exit, _, string errors) = TestEnvironment.RunProgram(TestEnvironment.ProgramPath("samples/EmbeddingsCli", "embeddings"), _work, arguments);
         exit.Should().Be(0, errors);
         return exit;
-    }
-
-    private static void WriteCsv(string path)
-    {
-        var random = new Random(5);
-        var text = new StringBuilder();
-        for (int i = 0; i < 300; i++)
-        {
-            int age = 3 + (i % 6);
-            text.Append(age.ToString(CultureInfo.InvariantCulture)).Append(',')
-                .AppendJoin(",", Enumerable.Range(0, 4).Select(_ => (random.NextDouble() + (age * 0.1)).ToString("0.0000", CultureInfo.InvariantCulture)))
-                .Append('\n');
-        }
-
-        File.WriteAllText(path, text.ToString());
     }
 }

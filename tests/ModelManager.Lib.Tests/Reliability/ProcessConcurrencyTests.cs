@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
 using AgeGroupAnomaly.Storage;
 using AgeGroupAnomaly.Storage.Sqlite;
 using FluentAssertions;
@@ -32,7 +29,7 @@ public sealed class ProcessConcurrencyTests
         string db = Path.Combine(_work, "shared.db");
         string checkpoints = Path.Combine(_work, "checkpoints");
         string csv = Path.Combine(_work, "data.csv");
-        WriteCsv(csv);
+        TestData.WriteEmbeddingCsv(csv, rows: 120, dimension: 4, ageCount: 6, seed: 2);
         Run("import", csv, "--db", db, "--checkpoints", checkpoints).ExitCode.Should().Be(0);
 
         const int Rounds = 3;
@@ -73,19 +70,4 @@ public sealed class ProcessConcurrencyTests
 
     private (int ExitCode, string Out, string Err) Run(params string[] arguments) =>
         TestEnvironment.RunProgram(TestEnvironment.ProgramPath("samples/EmbeddingsCli", "embeddings"), _work, arguments);
-
-    private static void WriteCsv(string path)
-    {
-        var random = new Random(2);
-        var text = new StringBuilder();
-        for (int i = 0; i < 120; i++)
-        {
-            int age = 3 + (i % 6);
-            text.Append(age.ToString(CultureInfo.InvariantCulture)).Append(',')
-                .AppendJoin(",", Enumerable.Range(0, 4).Select(_ => (random.NextDouble() + (age * 0.1)).ToString("0.0000", CultureInfo.InvariantCulture)))
-                .Append('\n');
-        }
-
-        File.WriteAllText(path, text.ToString());
-    }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using FluentAssertions;
 using NUnit.Framework;
@@ -82,25 +81,17 @@ public sealed class SampleProgramTests
         json.RootElement.GetProperty("scoring_process_rss_mb").GetDouble().Should().BeGreaterThan(0);
     }
 
+    private string WriteCsv(string name, int rows, int dimension)
+    {
+        string path = Path.Combine(_work, name);
+        TestData.WriteEmbeddingCsv(path, rows, dimension, ageCount: 3, seed: 4, subject: "tree", ageShift: 1);
+        return path;
+    }
+
     private string Run(string[] arguments)
     {
         (int exit, string output, string errors) = TestEnvironment.RunProgram(Cli, _work, arguments);
         exit.Should().Be(0, errors);
         return output;
-    }
-
-    private string WriteCsv(string name, int rows, int dimension)
-    {
-        var random = new Random(4);
-        var text = new StringBuilder("age,subject," + string.Join(",", Enumerable.Range(0, dimension).Select(i => $"v{i}")) + "\n");
-        for (int r = 0; r < rows; r++)
-        {
-            int age = 3 + (r % 3);
-            text.Append(CultureInfo.InvariantCulture, $"{age},tree,").AppendJoin(",", Enumerable.Range(0, dimension).Select(_ => (random.NextDouble() + age).ToString("0.0000", CultureInfo.InvariantCulture))).Append('\n');
-        }
-
-        string path = Path.Combine(_work, name);
-        File.WriteAllText(path, text.ToString());
-        return path;
     }
 }
