@@ -34,6 +34,10 @@ internal static class QuickMode
             yardstick.Add(MatmulGflops(s.MatmulSize, s.MatmulRepeats));
             var architecture = new ModelArchitecture(s.Dimension, [.. s.Hidden], 0.1);
             figures["train_samples_per_s"] = Math.Round(samplesPerSecond);
+            (double forwardUs, double backwardUs, double stepUs) = TrainingStepPhases(s);
+            figures["train_batch_forward_us"] = Round(forwardUs);
+            figures["train_batch_backward_us"] = Round(backwardUs);
+            figures["train_batch_optimizer_us"] = Round(stepUs);
             figures["train_default_config_samples_per_s"] = Math.Round(TrainSamplesPerSecond(data, TrainingConfig.Default with { Epochs = s.Epochs, EarlyStoppingPatience = 1000 }));
 
             string db = Path.Combine(work, "models.db");
@@ -112,6 +116,41 @@ internal static class QuickMode
         using TrainedAutoencoder trained = new AutoencoderTrainer(config).Train(data);
         double seconds = trained.Result.History.Sum(h => h.Duration.TotalSeconds); // training + validation passes
         return (double)trained.Result.TrainCount * trained.Result.EpochsTrained / seconds;
+    }
+
+    /// <summary>Median time of the phases of one training batch of 32 (forward with loss, backward, fused clip + Adam).</summary>
+    private static (double Forward, double Backward, double Step) TrainingStepPhases(Sizes s)
+    {
+        torch.manual_seed(1);
+        using var model = new AutoencoderModel(s.Dimension, [.. s.Hidden]);
+        model.SeedDropout(1);
+        model.train();
+        using var batch = torch.rand(32, s.Dimension);
+        using var optimizer = new FusedAdam(model.parameters(), 0.001);
+        var forward = new List<double>();
+        var backward = new List<double>();
+        var step = new List<double>();
+        for (int i = 0; i < s.PhaseBatches + 20; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            long t0 = Stopwatch.GetTimestamp();
+            optimizer.ZeroGrad();
+            torch.Tensor loss = torch.nn.functional.mse_loss(model.forward(batch), batch);
+            long t1 = Stopwatch.GetTimestamp();
+            loss.backward();
+            long t2 = Stopwatch.GetTimestamp();
+            optimizer.ClipAndStep(1.0);
+            _ = loss.item<float>();
+            long t3 = Stopwatch.GetTimestamp();
+            if (i >= 20)
+            {
+                forward.Add(Stopwatch.GetElapsedTime(t0, t1).TotalMicroseconds);
+                backward.Add(Stopwatch.GetElapsedTime(t1, t2).TotalMicroseconds);
+                step.Add(Stopwatch.GetElapsedTime(t2, t3).TotalMicroseconds);
+            }
+        }
+
+        return (Median(forward), Median(backward), Median(step));
     }
 
     private static double TorchSharpForwardMicroseconds(AgeGroupTrainingResult trained, float[] row, int calls)
@@ -283,10 +322,10 @@ internal static class QuickMode
         return values[values.Count / 2];
     }
 
-    private sealed record Sizes(int MatmulSize, int MatmulRepeats, int Rows, int Dimension, int[] Hidden, int Epochs, int ScoreCalls, int BatchRows, int Loads, int ScoringProcessRows, int RssTrainings)
+    private sealed record Sizes(int MatmulSize, int MatmulRepeats, int Rows, int Dimension, int[] Hidden, int Epochs, int ScoreCalls, int BatchRows, int Loads, int ScoringProcessRows, int RssTrainings, int PhaseBatches)
     {
-        public static readonly Sizes Full = new(1024, 20, 2000, 832, [256, 128, 64], 5, 20_000, 4096, 20, 10_000, 20);
+        public static readonly Sizes Full = new(1024, 20, 2000, 832, [256, 128, 64], 5, 20_000, 4096, 20, 10_000, 20, 200);
 
-        public static readonly Sizes Smoke = new(64, 2, 40, 16, [8, 4], 1, 200, 16, 2, 50, 2);
+        public static readonly Sizes Smoke = new(64, 2, 40, 16, [8, 4], 1, 200, 16, 2, 50, 2, 5);
     }
 }

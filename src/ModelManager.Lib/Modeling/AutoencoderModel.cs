@@ -125,7 +125,8 @@ public sealed class AutoencoderModel : Module<Tensor, Tensor>
     /// <param name="seed">The seed.</param>
     internal void SeedDropout(int seed)
     {
-        var random = new Random(seed);
+        // MathNet's xoshiro256** draws in bulk and is seedable (System.Random's seeded generator is the slow legacy one).
+        var random = new MathNet.Numerics.Random.Xoshiro256StarStar(seed, threadSafe: false);
         foreach (SeededDropout dropout in _dropouts)
         {
             dropout.Seed(random);

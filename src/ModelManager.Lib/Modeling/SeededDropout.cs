@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using MathNet.Numerics.Random;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -14,7 +15,8 @@ namespace AgeGroupAnomaly.Modeling;
 internal sealed class SeededDropout : nn.Module<Tensor, Tensor>
 {
     private readonly double _probability;
-    private Random? _random;
+    private RandomSource? _random;
+    private double[] _uniform = [];
 
     public SeededDropout(double probability)
         : base("Dropout")
@@ -22,7 +24,7 @@ internal sealed class SeededDropout : nn.Module<Tensor, Tensor>
         _probability = probability;
     }
 
-    public void Seed(Random random) => _random = random;
+    public void Seed(RandomSource random) => _random = random;
 
     public override Tensor forward(Tensor input)
     {
@@ -38,10 +40,16 @@ internal sealed class SeededDropout : nn.Module<Tensor, Tensor>
 
         using Tensor mask = torch.empty(input.shape, ScalarType.Float32);
         Span<float> values = MemoryMarshal.Cast<byte, float>(mask.bytes); // the tensor's own memory
+        if (_uniform.Length != values.Length)
+        {
+            _uniform = new double[values.Length];
+        }
+
+        _random.NextDoubles(_uniform); // one bulk draw per layer and batch
         float keepScale = (float)(1 / (1 - _probability));
         for (int i = 0; i < values.Length; i++)
         {
-            values[i] = _random.NextDouble() >= _probability ? keepScale : 0f;
+            values[i] = _uniform[i] >= _probability ? keepScale : 0f;
         }
 
         return input * mask;
