@@ -7,7 +7,6 @@ using AgeGroupAnomaly.Scoring;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace AgeGroupAnomaly.Training;
