@@ -39,6 +39,7 @@ internal static class QuickMode
             figures["train_batch_backward_us"] = Round(backwardUs);
             figures["train_batch_optimizer_us"] = Round(stepUs);
             figures["train_default_config_samples_per_s"] = Math.Round(TrainSamplesPerSecond(data, TrainingConfig.Default with { Epochs = s.Epochs, EarlyStoppingPatience = 1000 }));
+            figures["train_one_thread_samples_per_s"] = Math.Round(TrainSamplesPerSecond(data, config with { CpuThreads = 1 }));
 
             string db = Path.Combine(work, "models.db");
             string checkpoints = Path.Combine(work, "checkpoints");

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using MathNet.Numerics.Random;
 using TorchSharp;
@@ -26,6 +27,7 @@ internal sealed class SeededDropout : nn.Module<Tensor, Tensor>
 
     public void Seed(RandomSource random) => _random = random;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override Tensor forward(Tensor input)
     {
         if (!training || _probability == 0)

@@ -121,6 +121,7 @@ public sealed class InferenceKernel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ErrorsOfChunk(ReadOnlySpan<float> rows, Span<double> errors)
     {
         int count = errors.Length;
@@ -143,6 +144,7 @@ public sealed class InferenceKernel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ReconstructInto(ReadOnlySpan<float> input, Span<float> output)
     {
         Span<float> scratch = Scratch(2 * _maxWidth);
@@ -186,6 +188,7 @@ public sealed class InferenceKernel
         return SquaredDistance(input, reconstruction) / input.Length;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double SquaredDistance(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         // Accumulated in double: the threshold comparison should not hinge on float rounding.
@@ -199,6 +202,7 @@ public sealed class InferenceKernel
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardOne(Layer layer, ReadOnlySpan<float> input, Span<float> output)
     {
         ReadOnlySpan<float> weights = layer.Weight;
@@ -225,6 +229,7 @@ public sealed class InferenceKernel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardFour(Layer layer, ReadOnlySpan<float> input, int inStride, Span<float> output, int outStride)
     {
         ReadOnlySpan<float> weights = layer.Weight;

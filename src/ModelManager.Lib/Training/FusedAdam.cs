@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using TorchSharp;
@@ -88,8 +89,10 @@ internal sealed class FusedAdam : IOptimizerStep
         // Managed state only.
     }
 
-    // Vectorised and scalar paths perform the same IEEE operations in the same order per element
+    // Optimised from the first call (no tier-0 code): a training run may not last long enough for
+    // tiered compilation to promote these loops. Vectorised and scalar paths perform the same IEEE operations in the same order per element
     // (no fused multiply-add), so the result does not depend on where the vector loop ends.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Update(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v, float gradientScale, float stepSize, float bias2Sqrt)
     {
         ref float pr = ref MemoryMarshal.GetReference(p);
@@ -129,6 +132,7 @@ internal sealed class FusedAdam : IOptimizerStep
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double SumOfSquares(ReadOnlySpan<float> values)
     {
         ref float r = ref MemoryMarshal.GetReference(values);
