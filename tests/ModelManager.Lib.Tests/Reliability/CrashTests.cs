@@ -15,28 +15,16 @@ namespace AgeGroupAnomaly.Tests.Reliability;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
-public sealed class CrashTests
+public sealed class CrashTests : ProgramTestBase
 {
     private const int DefaultRuns = 8;
-    private string _work = null!;
-
-    [SetUp]
-    public void SetUp() => _work = TestEnvironment.CreateTempDirectory();
-
-    [TearDown]
-    public void TearDown()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_work, recursive: true);
-    }
-
     [Test]
     public async Task KilledWhileTrainingOrSaving_LeavesAStoreThatReopensConsistentAndEarlierModelsUnchanged()
     {
         int runs = int.TryParse(Environment.GetEnvironmentVariable("MMLIB_CRASH_RUNS"), out int n) ? n : DefaultRuns;
-        string db = Path.Combine(_work, "crash.db");
-        string checkpoints = Path.Combine(_work, "checkpoints");
-        string csv = Path.Combine(_work, "data.csv");
+        string db = Path.Combine(Work, "crash.db");
+        string checkpoints = Path.Combine(Work, "checkpoints");
+        string csv = Path.Combine(Work, "data.csv");
         TestData.WriteEmbeddingCsv(csv, rows: 300, dimension: 4, ageCount: 6, seed: 5);
         Cli(["import", csv, "--db", db, "--checkpoints", checkpoints]).Should().Be(0);
         Cli(["train", "--ages", "6-8", "--epochs", "2", "--db", db, "--checkpoints", checkpoints]).Should().Be(0);
@@ -68,9 +56,9 @@ public sealed class CrashTests
     [Test]
     public async Task StatesAKillDuringSavingCanLeave_AreNeverLoadedAndAreCleanedUp()
     {
-        string db = Path.Combine(_work, "crash.db");
-        string checkpoints = Path.Combine(_work, "checkpoints");
-        string csv = Path.Combine(_work, "data.csv");
+        string db = Path.Combine(Work, "crash.db");
+        string checkpoints = Path.Combine(Work, "checkpoints");
+        string csv = Path.Combine(Work, "data.csv");
         TestData.WriteEmbeddingCsv(csv, rows: 300, dimension: 4, ageCount: 6, seed: 5);
         Cli(["import", csv, "--db", db, "--checkpoints", checkpoints]);
         Cli(["train", "--ages", "6-8", "--epochs", "2", "--db", db, "--checkpoints", checkpoints]);
@@ -125,8 +113,8 @@ public sealed class CrashTests
 
     private async Task<bool> RunAndKillAsync(string[] arguments, int delayMs)
     {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _work, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(TestEnvironment.ProgramPath("samples/EmbeddingsCli", "embeddings"));
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = Work, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(EmbeddingsCli);
         foreach (string a in arguments)
         {
             start.ArgumentList.Add(a);
@@ -153,7 +141,7 @@ public sealed class CrashTests
 
     private int Cli(string[] arguments)
     {
-        (int exit, _, string errors) = TestEnvironment.RunProgram(TestEnvironment.ProgramPath("samples/EmbeddingsCli", "embeddings"), _work, arguments);
+        (int exit, _, string errors) = RunCli(arguments);
         exit.Should().Be(0, errors);
         return exit;
     }

@@ -1,7 +1,6 @@
 using AgeGroupAnomaly.Storage;
 using AgeGroupAnomaly.Storage.Sqlite;
 using FluentAssertions;
-using Microsoft.Data.Sqlite;
 using NUnit.Framework;
 
 namespace AgeGroupAnomaly.Tests.Reliability;
@@ -9,28 +8,16 @@ namespace AgeGroupAnomaly.Tests.Reliability;
 /// <summary>Two processes (the EmbeddingsCli sample) training different ranges and scoring on one SQLite file.</summary>
 [TestFixture]
 [NonParallelizable]
-public sealed class ProcessConcurrencyTests
+public sealed class ProcessConcurrencyTests : ProgramTestBase
 {
-    private string _work = null!;
-
-    [SetUp]
-    public void SetUp() => _work = TestEnvironment.CreateTempDirectory();
-
-    [TearDown]
-    public void TearDown()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_work, recursive: true);
-    }
-
     [Test]
     public async Task TwoProcessesTrainingAndScoringOnOneFile_NeverSeeLockErrors_AndLeaveConsistentState()
     {
-        string db = Path.Combine(_work, "shared.db");
-        string checkpoints = Path.Combine(_work, "checkpoints");
-        string csv = Path.Combine(_work, "data.csv");
+        string db = Path.Combine(Work, "shared.db");
+        string checkpoints = Path.Combine(Work, "checkpoints");
+        string csv = Path.Combine(Work, "data.csv");
         TestData.WriteEmbeddingCsv(csv, rows: 120, dimension: 4, ageCount: 6, seed: 2);
-        Run("import", csv, "--db", db, "--checkpoints", checkpoints).ExitCode.Should().Be(0);
+        RunCli("import", csv, "--db", db, "--checkpoints", checkpoints).ExitCode.Should().Be(0);
 
         const int Rounds = 3;
         Task<List<(int, string, string)>> Side(string ages, string output) => Task.Run(() =>
@@ -38,17 +25,17 @@ public sealed class ProcessConcurrencyTests
             var runs = new List<(int, string, string)>();
             for (int i = 0; i < Rounds; i++)
             {
-                runs.Add(Run("train", "--ages", ages, "--epochs", "3", "--db", db, "--checkpoints", checkpoints));
-                runs.Add(Run("score", csv, output, "--db", db, "--checkpoints", checkpoints));
+                runs.Add(RunCli("train", "--ages", ages, "--epochs", "3", "--db", db, "--checkpoints", checkpoints));
+                runs.Add(RunCli("score", csv, output, "--db", db, "--checkpoints", checkpoints));
             }
 
             return runs;
         });
 
         // Score needs a model for every row's age: train both ranges once before the race.
-        Run("train", "--ages", "3-5", "--epochs", "1", "--db", db, "--checkpoints", checkpoints).ExitCode.Should().Be(0);
-        Run("train", "--ages", "6-8", "--epochs", "1", "--db", db, "--checkpoints", checkpoints).ExitCode.Should().Be(0);
-        List<(int Exit, string Out, string Err)>[] sides = await Task.WhenAll(Side("3-5", Path.Combine(_work, "a.csv")), Side("6-8", Path.Combine(_work, "b.csv")));
+        RunCli("train", "--ages", "3-5", "--epochs", "1", "--db", db, "--checkpoints", checkpoints).ExitCode.Should().Be(0);
+        RunCli("train", "--ages", "6-8", "--epochs", "1", "--db", db, "--checkpoints", checkpoints).ExitCode.Should().Be(0);
+        List<(int Exit, string Out, string Err)>[] sides = await Task.WhenAll(Side("3-5", Path.Combine(Work, "a.csv")), Side("6-8", Path.Combine(Work, "b.csv")));
 
         var all = sides.SelectMany(s => s).ToList();
         all.Should().OnlyContain(r => r.Exit == 0, string.Join("\n", all.Select(r => r.Err)));
@@ -67,7 +54,4 @@ public sealed class ProcessConcurrencyTests
         manager.Checkpoints.ListFiles().Should().BeEquivalentTo(models.Select(m => m.CheckpointPath));
         TestContext.Out.WriteLine($"two-process operations completed: {all.Count + 3}");
     }
-
-    private (int ExitCode, string Out, string Err) Run(params string[] arguments) =>
-        TestEnvironment.RunProgram(TestEnvironment.ProgramPath("samples/EmbeddingsCli", "embeddings"), _work, arguments);
 }

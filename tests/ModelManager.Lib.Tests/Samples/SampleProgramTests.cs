@@ -8,22 +8,13 @@ namespace AgeGroupAnomaly.Tests.Samples;
 /// <summary>Runs the sample programs and the benchmark's quick mode as a user would.</summary>
 [TestFixture]
 [NonParallelizable]
-public sealed class SampleProgramTests
+public sealed class SampleProgramTests : ProgramTestBase
 {
-    private string _work = null!;
-
-    [SetUp]
-    public void SetUp() => _work = TestEnvironment.CreateTempDirectory();
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_work, recursive: true);
-
-    private static string Cli => TestEnvironment.ProgramPath("samples/EmbeddingsCli", "embeddings");
 
     [Test]
     public void QuickStart_RunsEndToEnd_AndReportsDetectionAndFalseAlarmRates()
     {
-        (int exit, string output, string errors) = TestEnvironment.RunProgram(TestEnvironment.ProgramPath("samples/QuickStart", "QuickStart"), _work, "--work", Path.Combine(_work, "qs"));
+        (int exit, string output, string errors) = TestEnvironment.RunProgram(TestEnvironment.ProgramPath("samples/QuickStart", "QuickStart"), Work, "--work", Path.Combine(Work, "qs"));
 
         exit.Should().Be(0, errors);
         output.Should().Contain("Stored 3000 synthetic 832-value embeddings").And.Contain("Active models").And.Contain("false alarms");
@@ -36,13 +27,13 @@ public sealed class SampleProgramTests
     public void EmbeddingsCli_ImportTrainListScore_WorksOnAGoodFile()
     {
         string csv = WriteCsv("good.csv", rows: 60, dimension: 8);
-        string[] common = ["--db", Path.Combine(_work, "e.db"), "--checkpoints", Path.Combine(_work, "ck"), "--min-samples", "20"];
+        string[] common = ["--db", Path.Combine(Work, "e.db"), "--checkpoints", Path.Combine(Work, "ck"), "--min-samples", "20"];
 
         Run(["import", csv, .. common]).Should().Contain("imported 60 embeddings of 8 values");
         Run(["train", "--epochs", "2", .. common]).Should().Contain("3-3: model");
         Run(["list", .. common]).Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(3);
-        Run(["score", csv, Path.Combine(_work, "out.csv"), .. common]).Should().Contain("scored 60 embeddings");
-        File.ReadAllLines(Path.Combine(_work, "out.csv")).Should().HaveCount(61).And.Subject.First().Should().StartWith("line,age,model_id");
+        Run(["score", csv, Path.Combine(Work, "out.csv"), .. common]).Should().Contain("scored 60 embeddings");
+        File.ReadAllLines(Path.Combine(Work, "out.csv")).Should().HaveCount(61).And.Subject.First().Should().StartWith("line,age,model_id");
     }
 
     [TestCase("4,0.1,0.2\n5,0.1,x\n", "line 2", "value 2")]
@@ -53,12 +44,12 @@ public sealed class SampleProgramTests
     public void EmbeddingsCli_ImportOfABadFile_NamesTheLineAndImportsNothing(string content, string line, string problem)
     {
         string good = WriteCsv("good.csv", rows: 3, dimension: 2);
-        string bad = Path.Combine(_work, "bad.csv");
+        string bad = Path.Combine(Work, "bad.csv");
         File.WriteAllText(bad, content);
-        string[] common = ["--db", Path.Combine(_work, "e.db"), "--checkpoints", Path.Combine(_work, "ck")];
+        string[] common = ["--db", Path.Combine(Work, "e.db"), "--checkpoints", Path.Combine(Work, "ck")];
         Run(["import", good, .. common]);
 
-        (int exit, _, string errors) = TestEnvironment.RunProgram(Cli, _work, ["import", bad, .. common]);
+        (int exit, _, string errors) = RunCli(["import", bad, .. common]);
 
         exit.Should().Be(1);
         errors.Should().Contain(line).And.Contain(problem);
@@ -69,7 +60,7 @@ public sealed class SampleProgramTests
     public void BenchmarkQuickMode_Smoke_PrintsOneLineOfValidJsonWithTheHeadlineFigures()
     {
         (int exit, string output, string errors) = TestEnvironment.RunProgram(
-            TestEnvironment.ProgramPath("tests/ModelManager.Lib.Benchmarks", "ModelManager.Lib.Benchmarks"), _work, "--quick", "--smoke");
+            TestEnvironment.ProgramPath("tests/ModelManager.Lib.Benchmarks", "ModelManager.Lib.Benchmarks"), Work, "--quick", "--smoke");
 
         exit.Should().Be(0, errors);
         using JsonDocument json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
@@ -83,14 +74,14 @@ public sealed class SampleProgramTests
 
     private string WriteCsv(string name, int rows, int dimension)
     {
-        string path = Path.Combine(_work, name);
+        string path = Path.Combine(Work, name);
         TestData.WriteEmbeddingCsv(path, rows, dimension, ageCount: 3, seed: 4, subject: "tree", ageShift: 1);
         return path;
     }
 
     private string Run(string[] arguments)
     {
-        (int exit, string output, string errors) = TestEnvironment.RunProgram(Cli, _work, arguments);
+        (int exit, string output, string errors) = RunCli(arguments);
         exit.Should().Be(0, errors);
         return output;
     }
