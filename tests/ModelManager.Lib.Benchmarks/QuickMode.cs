@@ -49,6 +49,9 @@ internal static class QuickMode
             AgeGroupTrainingResult trained = await manager.TrainAgeGroupModelAsync(4, 6);
 
             figures["torchsharp_forward_us"] = Round(TorchSharpForwardMicroseconds(trained, data[0], s.ScoreCalls));
+            (double readGbps, double floorUs) = WeightStreamFloor(trained.Training.Weights, s.ScoreCalls);
+            figures["weights_read_gbps"] = Round(readGbps);
+            figures["score_floor_us"] = Round(floorUs);
             (double p50, double p99, double alloc) = await ScoreLatencyAsync(manager, data, s.ScoreCalls);
             figures["score_p50_us"] = Round(p50);
             figures["score_p99_us"] = Round(p99);
@@ -175,6 +178,60 @@ internal static class QuickMode
         }
 
         return Median(times);
+    }
+
+    /// <summary>
+    /// How fast one core reads the model's weights once, as a single score must: the rate of a
+    /// vectorised sum over every weight array, and the time one pass therefore takes at least.
+    /// </summary>
+    private static (double Gbps, double FloorUs) WeightStreamFloor(AgeGroupAnomaly.Modeling.ModelWeights weights, int passes)
+    {
+        float[][] arrays = [.. weights.Layers.SelectMany(l => new[] { l.Weight, l.Bias })];
+        long bytes = arrays.Sum(a => (long)a.Length * sizeof(float));
+        var times = new List<double>(passes);
+        float sink = 0;
+        for (int i = 0; i < passes + 100; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            foreach (float[] a in arrays)
+            {
+                sink += ReadAll(a);
+            }
+
+            if (i >= 100)
+            {
+                times.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            }
+        }
+
+        double us = Median(times) + (sink * 0); // keep the sums alive
+        return (bytes / us / 1e3, us);
+    }
+
+    /// <summary>Touches every value with four independent vector accumulators (no dependency stall).</summary>
+    private static float ReadAll(float[] values)
+    {
+        ref float r = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(values);
+        var a0 = System.Runtime.Intrinsics.Vector256<float>.Zero;
+        var a1 = a0;
+        var a2 = a0;
+        var a3 = a0;
+        int k = 0;
+        for (; k <= values.Length - 32; k += 32)
+        {
+            a0 += System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref r, (nuint)k);
+            a1 += System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref r, (nuint)(k + 8));
+            a2 += System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref r, (nuint)(k + 16));
+            a3 += System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref r, (nuint)(k + 24));
+        }
+
+        float sum = System.Runtime.Intrinsics.Vector256.Sum(a0 + a1 + a2 + a3);
+        for (; k < values.Length; k++)
+        {
+            sum += values[k];
+        }
+
+        return sum;
     }
 
     private static async Task<(double P50, double P99, double Alloc)> ScoreLatencyAsync(ModelManager manager, float[][] data, int calls)
