@@ -521,7 +521,7 @@ public sealed class ModelManager
         AgeMax = model.Record.AgeMax,
         ReconstructionLoss = loss,
         Threshold = model.Record.Threshold,
-        PercentileRank = Percentiles.RankOf(model.CalibrationErrors, loss),
+        PercentileRank = model.Parameters.Metrics.RankOf(loss),
         SegmentLosses = segments,
     };
 

@@ -109,11 +109,6 @@ public sealed partial class CheckpointStore
         return SafetensorsCheckpoint.Read(stream, modelId, expectedArchitecture);
     }
 
-    /// <summary>Whether the checkpoint file exists.</summary>
-    /// <param name="relativePath">The relative path.</param>
-    /// <returns>True when it exists (false for a path the store would never generate).</returns>
-    public bool Exists(string relativePath) => IsGeneratedName(relativePath) && File.Exists(Path.Combine(RootDirectory, relativePath));
-
     /// <summary>Deletes a checkpoint file if it exists.</summary>
     /// <param name="relativePath">The relative path.</param>
     public void Delete(string relativePath)

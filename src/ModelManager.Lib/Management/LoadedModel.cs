@@ -14,6 +14,4 @@ internal sealed class LoadedModel(ModelRecord record, ModelParameters parameters
     public ModelWeights Weights { get; } = weights;
 
     public InferenceKernel Kernel { get; } = new(weights);
-
-    public double[] CalibrationErrors { get; } = [.. parameters.Metrics.SortedErrors];
 }

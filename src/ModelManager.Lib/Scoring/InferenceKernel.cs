@@ -50,9 +50,6 @@ public sealed class InferenceKernel
     /// <summary>The architecture of the weights.</summary>
     public ModelArchitecture Architecture { get; }
 
-    /// <summary>Floating-point operations of one forward pass (2 × multiply-accumulates).</summary>
-    public long FlopsPerSample => 2 * Architecture.MultiplyAccumulatesPerSample;
-
     /// <summary>Reconstructs one embedding.</summary>
     /// <param name="input">The embedding (length <see cref="InputSize"/>).</param>
     /// <param name="output">Receives the reconstruction (length <see cref="InputSize"/>).</param>
