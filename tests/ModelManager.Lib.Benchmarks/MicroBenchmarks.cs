@@ -61,47 +61,38 @@ public class ScoringBenchmarks
     public async Task<int> ManagerScoreBatch4096() => (await _manager.ScoreBatchAsync(_batch, 5)).Count;
 }
 
-/// <summary>One training step (batch 32) with the fused managed clip + Adam and with TorchSharp's.</summary>
+/// <summary>One training step (batch 32, 832 → [256, 128, 64]): the managed CPU engine and TorchSharp's modules + Adam.</summary>
 [MemoryDiagnoser]
 public class TrainingStepBenchmarks
 {
+    private static readonly int[] BatchRows = [.. Enumerable.Range(0, 32)];
+
     private AutoencoderModel _model = null!;
-    private torch.Tensor _batch = null!;
-    private IOptimizerStep _fused = null!;
-    private IOptimizerStep _torch = null!;
+    private TorchTrainingEngine _torch = null!;
+    private CpuTrainingEngine _managed = null!;
 
     [GlobalSetup]
     public void Setup()
     {
+        var rng = new Random(1);
+        float[] data = [.. Enumerable.Range(0, 32 * 832).Select(_ => (float)rng.NextDouble())];
         torch.manual_seed(1);
         _model = new AutoencoderModel(832, [256, 128, 64]);
-        _model.SeedDropout(1); // the managed dropout masks training uses
-        _model.train();
-        _batch = torch.rand(32, 832);
-        _fused = new FusedAdam(_model.parameters(), 0.001);
-        _torch = new TorchAdamStep(_model.parameters(), 0.001);
+        _managed = new CpuTrainingEngine(_model.ToWeights(), data, 32, 0.001, dropoutSeed: 1, threads: Environment.ProcessorCount);
+        _torch = new TorchTrainingEngine(_model, data, 832, torch.CPU, 0.001, dropoutSeed: 1);
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        _fused.Dispose();
         _torch.Dispose();
-        _batch.Dispose();
+        _managed.Dispose();
         _model.Dispose();
     }
 
     [Benchmark(Baseline = true)]
-    public void TorchSharpClipAndAdam() => Step(_torch);
+    public double TorchSharpStep() => _torch.TrainBatch(BatchRows, 1.0);
 
     [Benchmark]
-    public void FusedClipAndAdam() => Step(_fused);
-
-    private void Step(IOptimizerStep optimizer)
-    {
-        using var scope = torch.NewDisposeScope();
-        optimizer.ZeroGrad();
-        torch.nn.functional.mse_loss(_model.forward(_batch), _batch).backward();
-        optimizer.ClipAndStep(1.0);
-    }
+    public double ManagedStep() => _managed.TrainBatch(BatchRows, 1.0);
 }

@@ -17,7 +17,7 @@ internal sealed class SeededDropout : nn.Module<Tensor, Tensor>
 {
     private readonly double _probability;
     private RandomSource? _random;
-    private double[] _uniform = [];
+    private byte[] _bits = [];
 
     public SeededDropout(double probability)
         : base("Dropout")
@@ -42,18 +42,34 @@ internal sealed class SeededDropout : nn.Module<Tensor, Tensor>
 
         using Tensor mask = torch.empty(input.shape, ScalarType.Float32);
         Span<float> values = MemoryMarshal.Cast<byte, float>(mask.bytes); // the tensor's own memory
-        if (_uniform.Length != values.Length)
-        {
-            _uniform = new double[values.Length];
-        }
-
-        _random.NextDoubles(_uniform); // one bulk draw per layer and batch
+        ReadOnlySpan<uint> bits = DrawBits(_random, ref _bits, values.Length);
+        uint threshold = DropThreshold(_probability);
         float keepScale = (float)(1 / (1 - _probability));
         for (int i = 0; i < values.Length; i++)
         {
-            values[i] = _uniform[i] >= _probability ? keepScale : 0f;
+            values[i] = bits[i] >= threshold ? keepScale : 0f;
         }
 
         return input * mask;
+    }
+
+    /// <summary>A unit is dropped when its 32 random bits fall below this: probability p to within 2⁻³².</summary>
+    internal static uint DropThreshold(double probability) =>
+        probability >= 1 ? uint.MaxValue : (uint)Math.Ceiling(probability * 4294967296.0);
+
+    /// <summary>
+    /// 32 random bits per unit from one bulk byte draw (the generator's fast path: 8 bytes per
+    /// step, where drawing doubles costs a virtual call per value). The managed training engine
+    /// draws the same way, so both training paths see the same masks for a seed.
+    /// </summary>
+    internal static ReadOnlySpan<uint> DrawBits(RandomSource random, ref byte[] buffer, int count)
+    {
+        if (buffer.Length != count * sizeof(uint))
+        {
+            buffer = new byte[count * sizeof(uint)];
+        }
+
+        random.NextBytes(buffer);
+        return MemoryMarshal.Cast<byte, uint>(buffer);
     }
 }

@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using AgeGroupAnomaly.Compute;
 using AgeGroupAnomaly.Modeling;
 
 namespace AgeGroupAnomaly.Scoring;
@@ -18,7 +20,6 @@ namespace AgeGroupAnomaly.Scoring;
 /// </remarks>
 public sealed class InferenceKernel
 {
-    private const int BlockRows = 4;
     private const int ChunkRows = 64;
 
     [ThreadStatic]
@@ -118,26 +119,38 @@ public sealed class InferenceKernel
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>Layer by layer over the whole chunk: each weight is read once per chunk, not once per row.</summary>
     private void ErrorsOfChunk(ReadOnlySpan<float> rows, Span<double> errors)
     {
         int count = errors.Length;
-        int full = count / BlockRows * BlockRows;
         int width = _maxWidth;
-        float[] block = new float[2 * BlockRows * width];
-        float[] reconstruction = new float[BlockRows * InputSize];
-        for (int r = 0; r < full; r += BlockRows)
+        float[] buffers = ArrayPool<float>.Shared.Rent(2 * count * width);
+        try
         {
-            ForwardBlock(rows.Slice(r * InputSize, BlockRows * InputSize), block, reconstruction, width);
-            for (int i = 0; i < BlockRows; i++)
+            ReadOnlySpan<float> current = rows;
+            int stride = InputSize;
+            for (int l = 0; l < _layers.Length; l++)
             {
-                errors[r + i] = Errors(rows.Slice((r + i) * InputSize, InputSize), reconstruction.AsSpan(i * InputSize, InputSize), [], []);
+                Layer layer = _layers[l];
+                Span<float> target = buffers.AsSpan(l % 2 == 0 ? 0 : count * width, count * layer.Out);
+                MatrixKernels.MultiplyTransposed(current, stride, layer.Weight, layer.In, layer.Bias, target, layer.Out, count, layer.In, 0, layer.Out);
+                if (layer.Relu)
+                {
+                    TensorPrimitives.Max(target, 0f, target);
+                }
+
+                current = target;
+                stride = layer.Out;
+            }
+
+            for (int r = 0; r < count; r++)
+            {
+                errors[r] = Errors(rows.Slice(r * InputSize, InputSize), current.Slice(r * InputSize, InputSize), [], []);
             }
         }
-
-        for (int r = full; r < count; r++)
+        finally
         {
-            errors[r] = ReconstructionError(rows.Slice(r * InputSize, InputSize));
+            ArrayPool<float>.Shared.Return(buffers);
         }
     }
 
@@ -154,23 +167,6 @@ public sealed class InferenceKernel
             Span<float> target = l == _layers.Length - 1 ? output : (l % 2 == 0 ? a : b)[..layer.Out];
             ForwardOne(layer, current, target);
             current = target;
-        }
-    }
-
-    private void ForwardBlock(ReadOnlySpan<float> input, float[] buffers, float[] output, int width)
-    {
-        // Buffers hold BlockRows rows of activations, row stride = width, two ping-pong halves.
-        int inStride = InputSize;
-        ReadOnlySpan<float> current = input;
-        for (int l = 0; l < _layers.Length; l++)
-        {
-            Layer layer = _layers[l];
-            bool last = l == _layers.Length - 1;
-            Span<float> target = last ? output : buffers.AsSpan(l % 2 == 0 ? 0 : BlockRows * width, BlockRows * width);
-            int outStride = last ? InputSize : width;
-            ForwardFour(layer, current, inStride, target, outStride);
-            current = target;
-            inStride = outStride;
         }
     }
 
@@ -223,34 +219,6 @@ public sealed class InferenceKernel
         if (layer.Relu)
         {
             TensorPrimitives.Max(output, 0f, output);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardFour(Layer layer, ReadOnlySpan<float> input, int inStride, Span<float> output, int outStride)
-    {
-        ReadOnlySpan<float> weights = layer.Weight;
-        ReadOnlySpan<float> x0 = input.Slice(0, layer.In);
-        ReadOnlySpan<float> x1 = input.Slice(inStride, layer.In);
-        ReadOnlySpan<float> x2 = input.Slice(2 * inStride, layer.In);
-        ReadOnlySpan<float> x3 = input.Slice(3 * inStride, layer.In);
-        for (int j = 0; j < layer.Out; j++)
-        {
-            (float d0, float d1, float d2, float d3) = Dot4(weights.Slice(j * layer.In, layer.In), x0, x1, x2, x3);
-            float bias = layer.Bias[j];
-            output[j] = d0 + bias;
-            output[outStride + j] = d1 + bias;
-            output[(2 * outStride) + j] = d2 + bias;
-            output[(3 * outStride) + j] = d3 + bias;
-        }
-
-        if (layer.Relu)
-        {
-            for (int r = 0; r < BlockRows; r++)
-            {
-                Span<float> row = output.Slice(r * outStride, layer.Out);
-                TensorPrimitives.Max(row, 0f, row);
-            }
         }
     }
 

@@ -44,6 +44,12 @@ public sealed class AutoencoderTrainer
     /// <summary>The configuration in use.</summary>
     public TrainingConfig Config => _config;
 
+    /// <summary>
+    /// Runs TorchSharp's modules, autograd and Adam even on the CPU instead of the managed engine:
+    /// the reference the managed engine is tested against.
+    /// </summary>
+    internal bool UseReferenceEngine { get; init; }
+
     /// <summary>The fewest rows that leave at least one row each for training and validation.</summary>
     /// <param name="validationSplit">The validation fraction, in (0, 1).</param>
     /// <returns>The minimum row count.</returns>
@@ -126,22 +132,23 @@ public sealed class AutoencoderTrainer
         int[] order = [.. Enumerable.Range(0, data.Rows)];
         rng.Shuffle(order);
         (int trainCount, int validationCount) = SplitSizes(data.Rows, _config.ValidationSplit);
-        long[] trainRows = [.. order[..trainCount].Select(i => (long)i)];
-        long[] validationRows = [.. order[trainCount..].Select(i => (long)i)];
+        int[] trainRows = order[..trainCount];
+        int[] validationRows = order[trainCount..];
 
         string deviceName = _config.ResolveDevice();
         Device device = torch.device(deviceName);
         var architecture = new ModelArchitecture(data.Dimension, _config.HiddenSizes, _config.Dropout);
         TrainingLog.TrainingStarted(_logger, data.Rows, data.Dimension, trainCount, validationCount, architecture, deviceName);
 
+        // TorchSharp's seeded initialisation on every path, so both engines start from the same weights.
         torch.manual_seed(_config.Seed);
         var model = new AutoencoderModel(architecture);
         try
         {
             model.to(device);
-            using Tensor all = torch.tensor(data.Values, [data.Rows, data.Dimension], device: device);
-            model.SeedDropout(_config.Seed);
-            using IOptimizerStep optimizer = IOptimizerStep.For(model.parameters(), _config.LearningRate, device);
+            using ITrainingEngine engine = device.type == DeviceType.CPU && !UseReferenceEngine
+                ? new CpuTrainingEngine(model.ToWeights(), data.Values, _config.BatchSize, _config.LearningRate, _config.Seed, _config.CpuThreads ?? Environment.ProcessorCount)
+                : new TorchTrainingEngine(model, data.Values, data.Dimension, device, _config.LearningRate, _config.Seed);
             var scheduler = new PlateauSchedule(_config.LearningRate, factor: 0.5, patience: 5);
             var earlyStopping = new EarlyStopping(_config.EarlyStoppingPatience, _config.MinDelta);
 
@@ -154,22 +161,15 @@ public sealed class AutoencoderTrainer
             for (int epoch = 1; epoch <= _config.Epochs; epoch++)
             {
                 var watch = Stopwatch.StartNew();
-                double learningRate = optimizer.LearningRate;
+                double learningRate = engine.LearningRate;
 
                 rng.Shuffle(trainRows);
-                model.train();
                 double trainLoss = 0;
                 int batches = 0;
                 for (int start = 0; start < trainRows.Length; start += _config.BatchSize)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    using var scope = torch.NewDisposeScope();
-                    Tensor batch = Rows(all, trainRows, start, _config.BatchSize, device);
-                    optimizer.ZeroGrad();
-                    Tensor loss = nn.functional.mse_loss(model.forward(batch), batch);
-                    loss.backward();
-                    optimizer.ClipAndStep(GradientClipNorm);
-                    trainLoss += loss.item<float>();
+                    trainLoss += engine.TrainBatch(Batch(trainRows, start, _config.BatchSize), GradientClipNorm);
                     batches++;
                 }
 
@@ -187,7 +187,7 @@ public sealed class AutoencoderTrainer
                     break;
                 }
 
-                double validationLoss = MeanBatchLoss(model, all, validationRows, _config.BatchSize, device, cancellationToken);
+                double validationLoss = MeanBatchLoss(engine, validationRows, _config.BatchSize, cancellationToken);
                 var record = new EpochRecord(epoch, trainLoss, validationLoss, learningRate, watch.Elapsed);
                 history.Add(record);
                 TrainingLog.EpochCompleted(_logger, epoch, _config.Epochs, trainLoss, validationLoss, learningRate);
@@ -197,10 +197,10 @@ public sealed class AutoencoderTrainer
                 {
                     bestValidation = validationLoss;
                     bestEpoch = epoch;
-                    best = model.ToWeights(); // a deep copy: later steps cannot change it
+                    best = engine.Weights(); // a deep copy: later steps cannot change it
                 }
 
-                optimizer.LearningRate = scheduler.Step(validationLoss);
+                engine.LearningRate = scheduler.Step(validationLoss);
                 if (earlyStopping.Step(validationLoss))
                 {
                     reason = StopReason.EarlyStopping;
@@ -254,7 +254,7 @@ public sealed class AutoencoderTrainer
                 Threshold = threshold,
                 Weights = best,
                 Duration = total.Elapsed,
-                ValidationRowIndices = [.. validationRows.Select(i => (int)i)],
+                ValidationRowIndices = [.. validationRows],
             };
             TrainingLog.TrainingFinished(_logger, result.EpochsTrained, reason, bestValidation, bestEpoch, threshold, total.ElapsedMilliseconds);
             return new TrainedAutoencoder(model, result);
@@ -267,18 +267,14 @@ public sealed class AutoencoderTrainer
     }
 
     /// <summary>Mean of per-batch MSE losses over the given rows in eval mode (the validation loss).</summary>
-    internal static double MeanBatchLoss(AutoencoderModel model, Tensor all, long[] rows, int batchSize, Device device, CancellationToken cancellationToken)
+    internal static double MeanBatchLoss(ITrainingEngine engine, int[] rows, int batchSize, CancellationToken cancellationToken)
     {
-        model.eval();
-        using var noGrad = torch.no_grad();
         double sum = 0;
         int batches = 0;
         for (int start = 0; start < rows.Length; start += batchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using var scope = torch.NewDisposeScope();
-            Tensor batch = Rows(all, rows, start, batchSize, device);
-            sum += nn.functional.mse_loss(model.forward(batch), batch).item<float>();
+            sum += engine.EvaluateBatch(Batch(rows, start, batchSize));
             batches++;
         }
 
@@ -291,10 +287,6 @@ public sealed class AutoencoderTrainer
         return (rows - validation, validation);
     }
 
-    private static Tensor Rows(Tensor all, long[] rows, int start, int batchSize, Device device)
-    {
-        int length = Math.Min(batchSize, rows.Length - start);
-        Tensor index = torch.tensor(rows.AsSpan(start, length).ToArray(), device: device);
-        return all.index_select(0, index);
-    }
+    private static ReadOnlySpan<int> Batch(int[] rows, int start, int batchSize) =>
+        rows.AsSpan(start, Math.Min(batchSize, rows.Length - start));
 }

@@ -57,7 +57,11 @@ public sealed partial record TrainingConfig
     /// <value>The default is 95.</value>
     public double ThresholdPercentile { get; init; } = 95;
 
-    /// <summary>CPU threads for TorchSharp during training; null leaves TorchSharp's setting alone.</summary>
+    /// <summary>
+    /// Threads a CPU training uses (the managed training engine splits each matrix product across
+    /// them; results are the same for any count). Null uses every core and leaves TorchSharp's own
+    /// thread setting alone; a value is also applied to TorchSharp for the duration of the training.
+    /// </summary>
     /// <value>The default is null.</value>
     public int? CpuThreads { get; init; }
 
@@ -119,7 +123,7 @@ public sealed partial record TrainingConfig
 
         if (CpuThreads is < 1)
         {
-            throw Range(nameof(CpuThreads), CpuThreads.Value, "it must be at least 1, or null to leave TorchSharp's setting alone");
+            throw Range(nameof(CpuThreads), CpuThreads.Value, "it must be at least 1, or null to use every core");
         }
 
         if (Device is null || !DevicePattern().IsMatch(Device))

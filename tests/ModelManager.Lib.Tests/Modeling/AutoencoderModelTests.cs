@@ -81,4 +81,35 @@ public sealed class AutoencoderModelTests
     {
         FluentActions.Invoking(() => new AutoencoderModel(12, [])).Should().Throw<ArgumentException>().WithParameterName("HiddenSizes");
     }
+
+    [TestCase(0.1)]
+    [TestCase(0.5)]
+    public void SeededDropout_DropsTheConfiguredShareAndScalesTheRest(double probability)
+    {
+        using var dropout = new SeededDropout(probability);
+        dropout.Seed(new MathNet.Numerics.Random.Xoshiro256StarStar(1, threadSafe: false));
+        dropout.train();
+        using var ones = torch.ones(200, 500);
+
+        using var result = dropout.forward(ones);
+        float[] values = result.data<float>().ToArray();
+
+        float keepScale = (float)(1 / (1 - probability));
+        values.Should().OnlyContain(v => v == 0f || v == keepScale);
+        double dropped = values.Count(v => v == 0f) / (double)values.Length;
+        dropped.Should().BeApproximately(probability, 0.01, "100,000 units give the share to within a few tenths of a percent");
+    }
+
+    [Test]
+    public void SeededDropout_InEvalMode_IsTheIdentity()
+    {
+        using var dropout = new SeededDropout(0.5);
+        dropout.Seed(new MathNet.Numerics.Random.Xoshiro256StarStar(1, threadSafe: false));
+        dropout.eval();
+        using var x = torch.arange(10, dtype: torch.float32);
+
+        using var result = dropout.forward(x);
+
+        result.data<float>().ToArray().Should().Equal(x.data<float>().ToArray());
+    }
 }

@@ -1,0 +1,276 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace AgeGroupAnomaly.Compute;
+
+/// <summary>
+/// The two small matrix products a dense layer needs, in managed AVX2/FMA code, for row-major float
+/// matrices. Both compute a column range [<c>j0</c>, <c>j1</c>) of the result so callers can split
+/// one product across threads; every result element is computed the same way whatever the split,
+/// so the result does not depend on the thread count.
+/// </summary>
+/// <remarks>
+/// For the batch sizes of this library (tens of rows) libtorch spends more time dispatching each
+/// operation than computing it; these kernels keep their operands in registers and L1 instead.
+/// </remarks>
+internal static class MatrixKernels
+{
+    /// <summary>
+    /// C[i, j] = bias[j] + Σ_p A[i, p] · B[j, p] for i in [0, m), j in [j0, j1): a dense layer's
+    /// forward pass, with B the layer's [out × in] weight exactly as PyTorch stores it. Each element
+    /// is an 8-lane FMA accumulation, a lane sum, then FMAs over the tail: the order
+    /// <see cref="Scoring.InferenceKernel"/> uses for one embedding, so a row's result does not
+    /// depend on the rows around it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyTransposed(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, ReadOnlySpan<float> bias, Span<float> c, int ldc, int m, int depth, int j0, int j1)
+    {
+        Debug.Assert(m == 0 || a.Length >= ((m - 1) * lda) + depth);
+        Debug.Assert(j1 == 0 || b.Length >= ((j1 - 1) * ldb) + depth);
+        Debug.Assert(bias.Length >= j1 && (m == 0 || c.Length >= ((m - 1) * ldc) + j1));
+        ref float ar = ref MemoryMarshal.GetReference(a);
+        ref float br = ref MemoryMarshal.GetReference(b);
+        ref float cr = ref MemoryMarshal.GetReference(c);
+        ref float biasr = ref MemoryMarshal.GetReference(bias);
+        // Pairs of B rows outermost: each weight row is read from memory once per product, while
+        // the few rows of A (tens × depth floats) stay in L1/L2 for every pair.
+        int full = m / 4 * 4;
+        int j = j0;
+        for (; j <= j1 - 2; j += 2)
+        {
+            ref float b0 = ref Unsafe.Add(ref br, j * ldb);
+            ref float b1 = ref Unsafe.Add(ref b0, ldb);
+            float bias0 = Unsafe.Add(ref biasr, j), bias1 = Unsafe.Add(ref biasr, j + 1);
+            for (int i = 0; i < full; i += 4)
+            {
+                ref float a0 = ref Unsafe.Add(ref ar, i * lda);
+                ref float a1 = ref Unsafe.Add(ref a0, lda);
+                ref float a2 = ref Unsafe.Add(ref a1, lda);
+                ref float a3 = ref Unsafe.Add(ref a2, lda);
+                Vector256<float> c00 = Vector256<float>.Zero, c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+                int p = 0;
+                for (; p <= depth - 8; p += 8)
+                {
+                    Vector256<float> w0 = Vector256.LoadUnsafe(ref b0, (nuint)p);
+                    Vector256<float> w1 = Vector256.LoadUnsafe(ref b1, (nuint)p);
+                    Vector256<float> x = Vector256.LoadUnsafe(ref a0, (nuint)p);
+                    c00 = Vector256.FusedMultiplyAdd(x, w0, c00);
+                    c01 = Vector256.FusedMultiplyAdd(x, w1, c01);
+                    x = Vector256.LoadUnsafe(ref a1, (nuint)p);
+                    c10 = Vector256.FusedMultiplyAdd(x, w0, c10);
+                    c11 = Vector256.FusedMultiplyAdd(x, w1, c11);
+                    x = Vector256.LoadUnsafe(ref a2, (nuint)p);
+                    c20 = Vector256.FusedMultiplyAdd(x, w0, c20);
+                    c21 = Vector256.FusedMultiplyAdd(x, w1, c21);
+                    x = Vector256.LoadUnsafe(ref a3, (nuint)p);
+                    c30 = Vector256.FusedMultiplyAdd(x, w0, c30);
+                    c31 = Vector256.FusedMultiplyAdd(x, w1, c31);
+                }
+
+                float s00 = Vector256.Sum(c00), s01 = Vector256.Sum(c01), s10 = Vector256.Sum(c10), s11 = Vector256.Sum(c11);
+                float s20 = Vector256.Sum(c20), s21 = Vector256.Sum(c21), s30 = Vector256.Sum(c30), s31 = Vector256.Sum(c31);
+                for (; p < depth; p++)
+                {
+                    float w0 = Unsafe.Add(ref b0, p), w1 = Unsafe.Add(ref b1, p);
+                    float x0 = Unsafe.Add(ref a0, p), x1 = Unsafe.Add(ref a1, p), x2 = Unsafe.Add(ref a2, p), x3 = Unsafe.Add(ref a3, p);
+                    s00 = MathF.FusedMultiplyAdd(x0, w0, s00);
+                    s01 = MathF.FusedMultiplyAdd(x0, w1, s01);
+                    s10 = MathF.FusedMultiplyAdd(x1, w0, s10);
+                    s11 = MathF.FusedMultiplyAdd(x1, w1, s11);
+                    s20 = MathF.FusedMultiplyAdd(x2, w0, s20);
+                    s21 = MathF.FusedMultiplyAdd(x2, w1, s21);
+                    s30 = MathF.FusedMultiplyAdd(x3, w0, s30);
+                    s31 = MathF.FusedMultiplyAdd(x3, w1, s31);
+                }
+
+                ref float row = ref Unsafe.Add(ref cr, (i * ldc) + j);
+                row = s00 + bias0;
+                Unsafe.Add(ref row, 1) = s01 + bias1;
+                row = ref Unsafe.Add(ref row, ldc);
+                row = s10 + bias0;
+                Unsafe.Add(ref row, 1) = s11 + bias1;
+                row = ref Unsafe.Add(ref row, ldc);
+                row = s20 + bias0;
+                Unsafe.Add(ref row, 1) = s21 + bias1;
+                row = ref Unsafe.Add(ref row, ldc);
+                row = s30 + bias0;
+                Unsafe.Add(ref row, 1) = s31 + bias1;
+            }
+
+            for (int i = full; i < m; i++)
+            {
+                ref float ai = ref Unsafe.Add(ref ar, i * lda);
+                Unsafe.Add(ref cr, (i * ldc) + j) = Dot(ref ai, ref b0, depth) + bias0;
+                Unsafe.Add(ref cr, (i * ldc) + j + 1) = Dot(ref ai, ref b1, depth) + bias1;
+            }
+        }
+
+        for (; j < j1; j++)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                Unsafe.Add(ref cr, (i * ldc) + j) = Dot(ref Unsafe.Add(ref ar, i * lda), ref Unsafe.Add(ref br, j * ldb), depth) + Unsafe.Add(ref biasr, j);
+            }
+        }
+    }
+
+    /// <summary>
+    /// C[i, j] = Σ_p A(i, p) · B[p, j] for i in [0, m), j in [j0, j1), where A(i, p) is
+    /// a[i · <paramref name="aRowStride"/> + p · <paramref name="aDepthStride"/>]: with strides
+    /// (k, 1) that is A·B, with strides (1, m) it is Aᵀ·B. The backward pass of a dense layer is
+    /// one of each (input gradient dY·W, weight gradient dYᵀ·X).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Multiply(ReadOnlySpan<float> a, int aRowStride, int aDepthStride, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, int m, int depth, int j0, int j1)
+    {
+        Debug.Assert(m == 0 || depth == 0 || a.Length > ((m - 1) * aRowStride) + ((depth - 1) * aDepthStride));
+        Debug.Assert(depth == 0 || b.Length >= ((depth - 1) * ldb) + j1);
+        Debug.Assert(m == 0 || c.Length >= ((m - 1) * ldc) + j1);
+        ref float ar = ref MemoryMarshal.GetReference(a);
+        ref float br = ref MemoryMarshal.GetReference(b);
+        ref float cr = ref MemoryMarshal.GetReference(c);
+
+        // Column strips outermost, and depth in blocks: one block of a strip of B (DepthBlock × 16
+        // floats, 8 KB) stays in L1 for every row block. Later depth blocks continue each element's
+        // sum from the stored partial, so the blocking does not change any result.
+        int j = j0;
+        for (; j <= j1 - 16; j += 16)
+        {
+            for (int p0 = 0; p0 < depth; p0 += DepthBlock)
+            {
+                int p1 = Math.Min(depth, p0 + DepthBlock);
+                Strip(ref ar, aRowStride, aDepthStride, ref Unsafe.Add(ref br, j), ldb, ref Unsafe.Add(ref cr, j), ldc, m, p0, p1);
+            }
+
+            if (depth == 0)
+            {
+                for (int i = 0; i < m; i++)
+                {
+                    Vector256<float>.Zero.StoreUnsafe(ref Unsafe.Add(ref cr, (i * ldc) + j));
+                    Vector256<float>.Zero.StoreUnsafe(ref Unsafe.Add(ref cr, (i * ldc) + j + 8));
+                }
+            }
+        }
+
+        // Remaining columns (fewer than 16): one at a time, in the same order per element.
+        for (; j < j1; j++)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                ref float ai = ref Unsafe.Add(ref ar, i * aRowStride);
+                float sum = 0;
+                for (int p = 0; p < depth; p++)
+                {
+                    sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref ai, p * aDepthStride), Unsafe.Add(ref br, (p * ldb) + j), sum);
+                }
+
+                Unsafe.Add(ref cr, (i * ldc) + j) = sum;
+            }
+        }
+    }
+
+    private const int DepthBlock = 128;
+
+    /// <summary>Columns [0, 16) of C (rows 0..m) over depth [p0, p1); the first block starts from zero, later ones from C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Strip(ref float ar, int aRowStride, int aDepthStride, ref float bStrip, int ldb, ref float cStrip, int ldc, int m, int p0, int p1)
+    {
+        bool first = p0 == 0;
+        int i = 0;
+        for (; i <= m - 4; i += 4)
+        {
+            ref float a0 = ref Unsafe.Add(ref ar, i * aRowStride);
+            ref float a1 = ref Unsafe.Add(ref a0, aRowStride);
+            ref float a2 = ref Unsafe.Add(ref a1, aRowStride);
+            ref float a3 = ref Unsafe.Add(ref a2, aRowStride);
+            ref float row0 = ref Unsafe.Add(ref cStrip, i * ldc);
+            ref float row1 = ref Unsafe.Add(ref row0, ldc);
+            ref float row2 = ref Unsafe.Add(ref row1, ldc);
+            ref float row3 = ref Unsafe.Add(ref row2, ldc);
+            Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31;
+            if (first)
+            {
+                c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = Vector256<float>.Zero;
+            }
+            else
+            {
+                c00 = Vector256.LoadUnsafe(ref row0);
+                c01 = Vector256.LoadUnsafe(ref row0, 8);
+                c10 = Vector256.LoadUnsafe(ref row1);
+                c11 = Vector256.LoadUnsafe(ref row1, 8);
+                c20 = Vector256.LoadUnsafe(ref row2);
+                c21 = Vector256.LoadUnsafe(ref row2, 8);
+                c30 = Vector256.LoadUnsafe(ref row3);
+                c31 = Vector256.LoadUnsafe(ref row3, 8);
+            }
+
+            for (int p = p0; p < p1; p++)
+            {
+                ref float bRow = ref Unsafe.Add(ref bStrip, p * ldb);
+                Vector256<float> b0 = Vector256.LoadUnsafe(ref bRow);
+                Vector256<float> b1 = Vector256.LoadUnsafe(ref bRow, 8);
+                int offset = p * aDepthStride;
+                Vector256<float> x = Vector256.Create(Unsafe.Add(ref a0, offset));
+                c00 = Vector256.FusedMultiplyAdd(x, b0, c00);
+                c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+                x = Vector256.Create(Unsafe.Add(ref a1, offset));
+                c10 = Vector256.FusedMultiplyAdd(x, b0, c10);
+                c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+                x = Vector256.Create(Unsafe.Add(ref a2, offset));
+                c20 = Vector256.FusedMultiplyAdd(x, b0, c20);
+                c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+                x = Vector256.Create(Unsafe.Add(ref a3, offset));
+                c30 = Vector256.FusedMultiplyAdd(x, b0, c30);
+                c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+            }
+
+            c00.StoreUnsafe(ref row0);
+            c01.StoreUnsafe(ref row0, 8);
+            c10.StoreUnsafe(ref row1);
+            c11.StoreUnsafe(ref row1, 8);
+            c20.StoreUnsafe(ref row2);
+            c21.StoreUnsafe(ref row2, 8);
+            c30.StoreUnsafe(ref row3);
+            c31.StoreUnsafe(ref row3, 8);
+        }
+
+        for (; i < m; i++)
+        {
+            ref float ai = ref Unsafe.Add(ref ar, i * aRowStride);
+            ref float row = ref Unsafe.Add(ref cStrip, i * ldc);
+            Vector256<float> c0 = first ? Vector256<float>.Zero : Vector256.LoadUnsafe(ref row);
+            Vector256<float> c1 = first ? Vector256<float>.Zero : Vector256.LoadUnsafe(ref row, 8);
+            for (int p = p0; p < p1; p++)
+            {
+                ref float bRow = ref Unsafe.Add(ref bStrip, p * ldb);
+                Vector256<float> x = Vector256.Create(Unsafe.Add(ref ai, p * aDepthStride));
+                c0 = Vector256.FusedMultiplyAdd(x, Vector256.LoadUnsafe(ref bRow), c0);
+                c1 = Vector256.FusedMultiplyAdd(x, Vector256.LoadUnsafe(ref bRow, 8), c1);
+            }
+
+            c0.StoreUnsafe(ref row);
+            c1.StoreUnsafe(ref row, 8);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Dot(ref float x, ref float y, int length)
+    {
+        Vector256<float> acc = Vector256<float>.Zero;
+        int p = 0;
+        for (; p <= length - 8; p += 8)
+        {
+            acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref x, (nuint)p), Vector256.LoadUnsafe(ref y, (nuint)p), acc);
+        }
+
+        float sum = Vector256.Sum(acc);
+        for (; p < length; p++)
+        {
+            sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, p), Unsafe.Add(ref y, p), sum);
+        }
+
+        return sum;
+    }
+}

@@ -1,0 +1,276 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using AgeGroupAnomaly.Compute;
+using AgeGroupAnomaly.Modeling;
+using MathNet.Numerics.Random;
+
+namespace AgeGroupAnomaly.Training;
+
+/// <summary>
+/// The training step on the CPU in managed code: forward with ReLU and dropout, MSE loss, backward,
+/// global-norm clipping and Adam, over one flat parameter buffer and one flat gradient buffer laid
+/// out in the model's parameter order. Same algorithm and same dropout masks as the TorchSharp
+/// path (<see cref="TorchTrainingEngine"/>); for batches of tens of rows it avoids libtorch's
+/// per-operation cost, which dominated the step.
+/// </summary>
+/// <remarks>
+/// Per-batch methods are compiled fully optimised from the first call: a training run lasts about
+/// a second, too short for tiered compilation to promote them in time.
+/// </remarks>
+internal sealed class CpuTrainingEngine : ITrainingEngine
+{
+    private readonly ModelArchitecture _architecture;
+    private readonly float[] _data;
+    private readonly int _dimension;
+    private readonly int _threads;
+    private readonly Slot[] _layers;
+    private readonly float[] _parameters;
+    private readonly float[] _gradients;
+    private readonly FlatAdam _adam;
+    private readonly float[][] _activations; // [l] = input of layer l (rows × in); [L] = reconstruction
+    private readonly float[] _gradientA;
+    private readonly float[] _gradientB;
+    private readonly RandomSource _dropoutRandom;
+    private readonly double _dropProbability;
+    private readonly uint _dropThreshold;
+    private readonly float _keepScale;
+    private readonly byte[][] _bits; // one bulk draw per dropout layer and batch
+
+    public CpuTrainingEngine(ModelWeights initial, float[] data, int maxBatch, double learningRate, int dropoutSeed, int threads)
+    {
+        _architecture = initial.Architecture;
+        _data = data;
+        _dimension = _architecture.InputSize;
+        _threads = threads;
+        IReadOnlyList<LinearLayerShape> shapes = _architecture.Layers;
+        _layers = new Slot[shapes.Count];
+        int offset = 0;
+        for (int l = 0; l < shapes.Count; l++)
+        {
+            LinearLayerShape s = shapes[l];
+            _layers[l] = new Slot(s.InputSize, s.OutputSize, s.ReluAfter, offset, offset + (s.InputSize * s.OutputSize));
+            offset += (s.InputSize + 1) * s.OutputSize;
+        }
+
+        _parameters = new float[offset];
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            initial.Layers[l].Weight.CopyTo(_parameters, _layers[l].WeightOffset);
+            initial.Layers[l].Bias.CopyTo(_parameters, _layers[l].BiasOffset);
+        }
+
+        _gradients = new float[offset];
+        _adam = new FlatAdam(offset, learningRate);
+        _activations = new float[_layers.Length + 1][];
+        int widest = 0;
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            _activations[l] = new float[maxBatch * _layers[l].In];
+            widest = Math.Max(widest, Math.Max(_layers[l].In, _layers[l].Out));
+        }
+
+        _activations[^1] = new float[maxBatch * _dimension];
+        _gradientA = new float[maxBatch * widest];
+        _gradientB = new float[maxBatch * widest];
+
+        // One generator shared by the dropout layers in forward order, as SeededDropout draws.
+        _dropoutRandom = new Xoshiro256StarStar(dropoutSeed, threadSafe: false);
+        _dropProbability = _architecture.Dropout;
+        _keepScale = (float)(1 / (1 - _architecture.Dropout));
+        _bits = [.. _layers.Select(_ => Array.Empty<byte>())];
+        _dropThreshold = SeededDropout.DropThreshold(_architecture.Dropout);
+    }
+
+    public double LearningRate
+    {
+        get => _adam.LearningRate;
+        set => _adam.LearningRate = value;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public double TrainBatch(ReadOnlySpan<int> rows, double maxGradientNorm)
+    {
+        int n = rows.Length;
+        Gather(rows);
+        Forward(n, training: true);
+        double loss = LossAndOutputGradient(n);
+        Backward(n);
+        _adam.ClipAndStep(_parameters, _gradients, maxGradientNorm, _threads);
+        return loss;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public double EvaluateBatch(ReadOnlySpan<int> rows)
+    {
+        Gather(rows);
+        Forward(rows.Length, training: false);
+        return Loss(rows.Length);
+    }
+
+    public ModelWeights Weights()
+    {
+        var layers = new List<LayerWeights>(_layers.Length);
+        foreach (Slot slot in _layers)
+        {
+            layers.Add(new LayerWeights(
+                _parameters.AsSpan(slot.WeightOffset, slot.In * slot.Out).ToArray(),
+                _parameters.AsSpan(slot.BiasOffset, slot.Out).ToArray()));
+        }
+
+        return new ModelWeights(_architecture, layers);
+    }
+
+    public void Dispose()
+    {
+        // Managed buffers only.
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Gather(ReadOnlySpan<int> rows)
+    {
+        Span<float> target = _activations[0];
+        for (int r = 0; r < rows.Length; r++)
+        {
+            _data.AsSpan(rows[r] * _dimension, _dimension).CopyTo(target.Slice(r * _dimension, _dimension));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Forward(int n, bool training)
+    {
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            Slot slot = _layers[l];
+            var product = new Product(this, slot, n, l);
+            ColumnSplit.Run(slot.Out, 2, _threads, (long)n * slot.In * slot.Out, product, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (p, j0, j1) =>
+                MatrixKernels.MultiplyTransposed(
+                    p.Engine._activations[p.Layer], p.Slot.In,
+                    p.Engine._parameters.AsSpan(p.Slot.WeightOffset), p.Slot.In,
+                    p.Engine._parameters.AsSpan(p.Slot.BiasOffset, p.Slot.Out),
+                    p.Engine._activations[p.Layer + 1], p.Slot.Out,
+                    p.Rows, p.Slot.In, j0, j1));
+            if (slot.Relu)
+            {
+                Span<float> output = _activations[l + 1].AsSpan(0, n * slot.Out);
+                if (training && _dropProbability > 0)
+                {
+                    ReluDropout(output, l);
+                }
+                else
+                {
+                    System.Numerics.Tensors.TensorPrimitives.Max(output, 0f, output);
+                }
+            }
+        }
+    }
+
+    // ReLU then dropout, as the module runs them: masks from one bulk draw per layer and batch.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ReluDropout(Span<float> values, int layer)
+    {
+        ReadOnlySpan<uint> bits = SeededDropout.DrawBits(_dropoutRandom, ref _bits[layer], values.Length);
+        uint threshold = _dropThreshold;
+        float scale = _keepScale;
+        for (int i = 0; i < values.Length; i++)
+        {
+            float relu = Math.Max(values[i], 0f);
+            values[i] = relu * (bits[i] >= threshold ? scale : 0f);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private double Loss(int n)
+    {
+        ReadOnlySpan<float> x = _activations[0].AsSpan(0, n * _dimension);
+        ReadOnlySpan<float> y = _activations[^1].AsSpan(0, n * _dimension);
+        double sum = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            double d = (double)y[i] - x[i];
+            sum += d * d;
+        }
+
+        // Accumulated in double, reported as float like the float32 loss tensor of the original: a
+        // loss beyond float range is infinite, which is what stops a diverging run at once.
+        return (float)(sum / x.Length);
+    }
+
+    /// <summary>The batch loss, and d(loss)/d(reconstruction) = 2 (y − x) / count into the first gradient buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private double LossAndOutputGradient(int n)
+    {
+        double loss = Loss(n);
+        ReadOnlySpan<float> x = _activations[0].AsSpan(0, n * _dimension);
+        ReadOnlySpan<float> y = _activations[^1].AsSpan(0, n * _dimension);
+        Span<float> gradient = _gradientA.AsSpan(0, x.Length);
+        float scale = 2f / x.Length;
+        for (int i = 0; i < x.Length; i++)
+        {
+            gradient[i] = (y[i] - x[i]) * scale;
+        }
+
+        return loss;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Backward(int n)
+    {
+        float[] outputGradient = _gradientA;
+        float[] inputGradient = _gradientB;
+        for (int l = _layers.Length - 1; l >= 0; l--)
+        {
+            Slot slot = _layers[l];
+            var product = new Product(this, slot, n, l, outputGradient, inputGradient);
+
+            // Weight gradient dW = dZᵀ · X (rows of dW are the layer's outputs).
+            ColumnSplit.Run(slot.In, 16, _threads, (long)n * slot.In * slot.Out, product, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (p, j0, j1) =>
+                MatrixKernels.Multiply(
+                    p.OutputGradient, 1, p.Slot.Out,
+                    p.Engine._activations[p.Layer], p.Slot.In,
+                    p.Engine._gradients.AsSpan(p.Slot.WeightOffset), p.Slot.In,
+                    p.Slot.Out, p.Rows, j0, j1));
+            BiasGradient(outputGradient.AsSpan(0, n * slot.Out), _gradients.AsSpan(slot.BiasOffset, slot.Out));
+            if (l == 0)
+            {
+                break; // nothing needs the gradient of the embeddings themselves
+            }
+
+            // Input gradient dX = dZ · W, then back through the previous layer's dropout and ReLU.
+            ColumnSplit.Run(slot.In, 16, _threads, (long)n * slot.In * slot.Out, product, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (p, j0, j1) =>
+                MatrixKernels.Multiply(
+                    p.OutputGradient, p.Slot.Out, 1,
+                    p.Engine._parameters.AsSpan(p.Slot.WeightOffset), p.Slot.In,
+                    p.InputGradient, p.Slot.In,
+                    p.Rows, p.Slot.Out, j0, j1));
+            ThroughReluAndDropout(inputGradient.AsSpan(0, n * slot.In), _activations[l].AsSpan(0, n * slot.In), _dropProbability > 0 ? _keepScale : 1f);
+            (outputGradient, inputGradient) = (inputGradient, outputGradient);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BiasGradient(ReadOnlySpan<float> outputGradient, Span<float> bias)
+    {
+        bias.Clear();
+        for (int r = 0; r < outputGradient.Length; r += bias.Length)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(bias, outputGradient.Slice(r, bias.Length), bias);
+        }
+    }
+
+    /// <summary>
+    /// The layer's output was relu(z) · mask with mask ∈ {0, 1/(1−p)}; an output above zero means
+    /// both z &gt; 0 and a kept unit, so the gradient passes (scaled) exactly there.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ThroughReluAndDropout(Span<float> gradient, ReadOnlySpan<float> output, float keepScale)
+    {
+        for (int i = 0; i < gradient.Length; i++)
+        {
+            gradient[i] = output[i] > 0 ? gradient[i] * keepScale : 0f;
+        }
+    }
+
+    private readonly record struct Slot(int In, int Out, bool Relu, int WeightOffset, int BiasOffset);
+
+    private readonly record struct Product(CpuTrainingEngine Engine, Slot Slot, int Rows, int Layer, float[]? OutputGradient = null, float[]? InputGradient = null);
+}

@@ -1,0 +1,95 @@
+using AgeGroupAnomaly.Compute;
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace AgeGroupAnomaly.Tests.Compute;
+
+/// <summary>The managed matrix products against a plain double-precision loop, on sizes that hit every tail.</summary>
+[TestFixture]
+public sealed class MatrixKernelsTests
+{
+    [TestCase(7, 300, 37)]  // row, depth and column tails; depth spans several depth blocks
+    [TestCase(4, 8, 16)]    // exactly one tile
+    [TestCase(1, 3, 5)]     // smaller than any tile
+    public void MultiplyTransposed_EqualsTheDefinition(int m, int depth, int n)
+    {
+        float[] a = Random(m * depth, 1), b = Random(n * depth, 2), bias = Random(n, 3), c = new float[m * n];
+
+        MatrixKernels.MultiplyTransposed(a, depth, b, depth, bias, c, n, m, depth, 0, n);
+
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double expected = bias[j];
+                for (int p = 0; p < depth; p++)
+                {
+                    expected += (double)a[(i * depth) + p] * b[(j * depth) + p];
+                }
+
+                c[(i * n) + j].Should().BeApproximately((float)expected, 1e-4f, $"C[{i}, {j}]");
+            }
+        }
+    }
+
+    [TestCase(7, 300, 37, false)]
+    [TestCase(7, 300, 37, true)]
+    [TestCase(5, 1, 40, false)]
+    public void Multiply_EqualsTheDefinition(int m, int depth, int n, bool transposedA)
+    {
+        float[] a = Random(m * depth, 4), b = Random(depth * n, 5), c = new float[m * n];
+        (int rowStride, int depthStride) = transposedA ? (1, m) : (depth, 1);
+
+        MatrixKernels.Multiply(a, rowStride, depthStride, b, n, c, n, m, depth, 0, n);
+
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double expected = 0;
+                for (int p = 0; p < depth; p++)
+                {
+                    expected += (double)a[(i * rowStride) + (p * depthStride)] * b[(p * n) + j];
+                }
+
+                c[(i * n) + j].Should().BeApproximately((float)expected, 1e-4f, $"C[{i}, {j}]");
+            }
+        }
+    }
+
+    [Test]
+    public void ColumnRanges_ComputedSeparately_EqualTheWholeProductBitForBit()
+    {
+        const int m = 6, depth = 200, n = 70;
+        float[] a = Random(m * depth, 6), b = Random(n * depth, 7), bias = Random(n, 8), bt = Random(depth * n, 9);
+        float[] whole = new float[m * n], parts = new float[m * n], wholeAb = new float[m * n], partsAb = new float[m * n];
+
+        MatrixKernels.MultiplyTransposed(a, depth, b, depth, bias, whole, n, m, depth, 0, n);
+        MatrixKernels.Multiply(a, depth, 1, bt, n, wholeAb, n, m, depth, 0, n);
+        foreach ((int start, int end) in new[] { ColumnSplit.Range(n, 16, 3, 0), ColumnSplit.Range(n, 16, 3, 1), ColumnSplit.Range(n, 16, 3, 2) })
+        {
+            MatrixKernels.MultiplyTransposed(a, depth, b, depth, bias, parts, n, m, depth, start, end);
+            MatrixKernels.Multiply(a, depth, 1, bt, n, partsAb, n, m, depth, start, end);
+        }
+
+        parts.Should().Equal(whole);
+        partsAb.Should().Equal(wholeAb);
+    }
+
+    [Test]
+    public void ColumnSplitRanges_CoverTheColumnsOnceOnAlignedBoundaries()
+    {
+        var ranges = Enumerable.Range(0, 3).Select(p => ColumnSplit.Range(70, 16, 3, p)).ToList();
+
+        ranges[0].Start.Should().Be(0);
+        ranges[^1].End.Should().Be(70);
+        ranges.Zip(ranges.Skip(1)).Should().OnlyContain(pair => pair.First.End == pair.Second.Start);
+        ranges.Take(2).Should().OnlyContain(r => r.End % 16 == 0);
+    }
+
+    private static float[] Random(int length, int seed)
+    {
+        var rng = new Random(seed);
+        return [.. Enumerable.Range(0, length).Select(_ => (float)(rng.NextDouble() - 0.5))];
+    }
+}
