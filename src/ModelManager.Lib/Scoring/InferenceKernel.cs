@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -136,7 +135,7 @@ public sealed class InferenceKernel
                 MatrixKernels.MultiplyTransposed(current, stride, layer.Weight, layer.In, layer.Bias, target, layer.Out, count, layer.In, 0, layer.Out);
                 if (layer.Relu)
                 {
-                    TensorPrimitives.Max(target, 0f, target);
+                    Elementwise.Relu(target);
                 }
 
                 current = target;
@@ -218,7 +217,7 @@ public sealed class InferenceKernel
 
         if (layer.Relu)
         {
-            TensorPrimitives.Max(output, 0f, output);
+            Elementwise.Relu(output);
         }
     }
 

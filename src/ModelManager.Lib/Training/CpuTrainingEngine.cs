@@ -158,7 +158,7 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
                 }
                 else
                 {
-                    System.Numerics.Tensors.TensorPrimitives.Max(output, 0f, output);
+                    Elementwise.Relu(output);
                 }
             }
         }
@@ -253,7 +253,7 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
         bias.Clear();
         for (int r = 0; r < outputGradient.Length; r += bias.Length)
         {
-            System.Numerics.Tensors.TensorPrimitives.Add(bias, outputGradient.Slice(r, bias.Length), bias);
+            Elementwise.AddTo(bias, outputGradient.Slice(r, bias.Length));
         }
     }
 
