@@ -34,76 +34,75 @@ internal static class MatrixKernels
         ref float br = ref MemoryMarshal.GetReference(b);
         ref float cr = ref MemoryMarshal.GetReference(c);
         ref float biasr = ref MemoryMarshal.GetReference(bias);
-        // Pairs of B rows outermost: each weight row is read from memory once per product, while
-        // the few rows of A (tens × depth floats) stay in L1/L2 for every pair.
-        int full = m / 4 * 4;
+        // Quads of B rows outermost (they stay in L1), pairs of A rows inside: each A load feeds four
+        // FMAs, so the rows of A, re-read from L2 for every quad, cost half a byte per multiply-add.
+        int full = m / 2 * 2;
         int j = j0;
-        for (; j <= j1 - 2; j += 2)
+        for (; j <= j1 - 4; j += 4)
         {
             ref float b0 = ref Unsafe.Add(ref br, j * ldb);
             ref float b1 = ref Unsafe.Add(ref b0, ldb);
-            float bias0 = Unsafe.Add(ref biasr, j), bias1 = Unsafe.Add(ref biasr, j + 1);
-            for (int i = 0; i < full; i += 4)
+            ref float b2 = ref Unsafe.Add(ref b1, ldb);
+            ref float b3 = ref Unsafe.Add(ref b2, ldb);
+            for (int i = 0; i < full; i += 2)
             {
                 ref float a0 = ref Unsafe.Add(ref ar, i * lda);
                 ref float a1 = ref Unsafe.Add(ref a0, lda);
-                ref float a2 = ref Unsafe.Add(ref a1, lda);
-                ref float a3 = ref Unsafe.Add(ref a2, lda);
-                Vector256<float> c00 = Vector256<float>.Zero, c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+                Vector256<float> c00 = Vector256<float>.Zero, c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
                 int p = 0;
                 for (; p <= depth - 8; p += 8)
                 {
-                    Vector256<float> w0 = Vector256.LoadUnsafe(ref b0, (nuint)p);
-                    Vector256<float> w1 = Vector256.LoadUnsafe(ref b1, (nuint)p);
-                    Vector256<float> x = Vector256.LoadUnsafe(ref a0, (nuint)p);
-                    c00 = Vector256.FusedMultiplyAdd(x, w0, c00);
-                    c01 = Vector256.FusedMultiplyAdd(x, w1, c01);
-                    x = Vector256.LoadUnsafe(ref a1, (nuint)p);
-                    c10 = Vector256.FusedMultiplyAdd(x, w0, c10);
-                    c11 = Vector256.FusedMultiplyAdd(x, w1, c11);
-                    x = Vector256.LoadUnsafe(ref a2, (nuint)p);
-                    c20 = Vector256.FusedMultiplyAdd(x, w0, c20);
-                    c21 = Vector256.FusedMultiplyAdd(x, w1, c21);
-                    x = Vector256.LoadUnsafe(ref a3, (nuint)p);
-                    c30 = Vector256.FusedMultiplyAdd(x, w0, c30);
-                    c31 = Vector256.FusedMultiplyAdd(x, w1, c31);
+                    Vector256<float> x0 = Vector256.LoadUnsafe(ref a0, (nuint)p);
+                    Vector256<float> x1 = Vector256.LoadUnsafe(ref a1, (nuint)p);
+                    Vector256<float> w = Vector256.LoadUnsafe(ref b0, (nuint)p);
+                    c00 = Vector256.FusedMultiplyAdd(x0, w, c00);
+                    c10 = Vector256.FusedMultiplyAdd(x1, w, c10);
+                    w = Vector256.LoadUnsafe(ref b1, (nuint)p);
+                    c01 = Vector256.FusedMultiplyAdd(x0, w, c01);
+                    c11 = Vector256.FusedMultiplyAdd(x1, w, c11);
+                    w = Vector256.LoadUnsafe(ref b2, (nuint)p);
+                    c02 = Vector256.FusedMultiplyAdd(x0, w, c02);
+                    c12 = Vector256.FusedMultiplyAdd(x1, w, c12);
+                    w = Vector256.LoadUnsafe(ref b3, (nuint)p);
+                    c03 = Vector256.FusedMultiplyAdd(x0, w, c03);
+                    c13 = Vector256.FusedMultiplyAdd(x1, w, c13);
                 }
 
-                float s00 = Vector256.Sum(c00), s01 = Vector256.Sum(c01), s10 = Vector256.Sum(c10), s11 = Vector256.Sum(c11);
-                float s20 = Vector256.Sum(c20), s21 = Vector256.Sum(c21), s30 = Vector256.Sum(c30), s31 = Vector256.Sum(c31);
+                float s00 = Vector256.Sum(c00), s01 = Vector256.Sum(c01), s02 = Vector256.Sum(c02), s03 = Vector256.Sum(c03);
+                float s10 = Vector256.Sum(c10), s11 = Vector256.Sum(c11), s12 = Vector256.Sum(c12), s13 = Vector256.Sum(c13);
                 for (; p < depth; p++)
                 {
-                    float w0 = Unsafe.Add(ref b0, p), w1 = Unsafe.Add(ref b1, p);
-                    float x0 = Unsafe.Add(ref a0, p), x1 = Unsafe.Add(ref a1, p), x2 = Unsafe.Add(ref a2, p), x3 = Unsafe.Add(ref a3, p);
+                    float x0 = Unsafe.Add(ref a0, p), x1 = Unsafe.Add(ref a1, p);
+                    float w0 = Unsafe.Add(ref b0, p), w1 = Unsafe.Add(ref b1, p), w2 = Unsafe.Add(ref b2, p), w3 = Unsafe.Add(ref b3, p);
                     s00 = MathF.FusedMultiplyAdd(x0, w0, s00);
                     s01 = MathF.FusedMultiplyAdd(x0, w1, s01);
+                    s02 = MathF.FusedMultiplyAdd(x0, w2, s02);
+                    s03 = MathF.FusedMultiplyAdd(x0, w3, s03);
                     s10 = MathF.FusedMultiplyAdd(x1, w0, s10);
                     s11 = MathF.FusedMultiplyAdd(x1, w1, s11);
-                    s20 = MathF.FusedMultiplyAdd(x2, w0, s20);
-                    s21 = MathF.FusedMultiplyAdd(x2, w1, s21);
-                    s30 = MathF.FusedMultiplyAdd(x3, w0, s30);
-                    s31 = MathF.FusedMultiplyAdd(x3, w1, s31);
+                    s12 = MathF.FusedMultiplyAdd(x1, w2, s12);
+                    s13 = MathF.FusedMultiplyAdd(x1, w3, s13);
                 }
 
+                ref float biasj = ref Unsafe.Add(ref biasr, j);
                 ref float row = ref Unsafe.Add(ref cr, (i * ldc) + j);
-                row = s00 + bias0;
-                Unsafe.Add(ref row, 1) = s01 + bias1;
+                row = s00 + biasj;
+                Unsafe.Add(ref row, 1) = s01 + Unsafe.Add(ref biasj, 1);
+                Unsafe.Add(ref row, 2) = s02 + Unsafe.Add(ref biasj, 2);
+                Unsafe.Add(ref row, 3) = s03 + Unsafe.Add(ref biasj, 3);
                 row = ref Unsafe.Add(ref row, ldc);
-                row = s10 + bias0;
-                Unsafe.Add(ref row, 1) = s11 + bias1;
-                row = ref Unsafe.Add(ref row, ldc);
-                row = s20 + bias0;
-                Unsafe.Add(ref row, 1) = s21 + bias1;
-                row = ref Unsafe.Add(ref row, ldc);
-                row = s30 + bias0;
-                Unsafe.Add(ref row, 1) = s31 + bias1;
+                row = s10 + biasj;
+                Unsafe.Add(ref row, 1) = s11 + Unsafe.Add(ref biasj, 1);
+                Unsafe.Add(ref row, 2) = s12 + Unsafe.Add(ref biasj, 2);
+                Unsafe.Add(ref row, 3) = s13 + Unsafe.Add(ref biasj, 3);
             }
 
             for (int i = full; i < m; i++)
             {
-                ref float ai = ref Unsafe.Add(ref ar, i * lda);
-                Unsafe.Add(ref cr, (i * ldc) + j) = Dot(ref ai, ref b0, depth) + bias0;
-                Unsafe.Add(ref cr, (i * ldc) + j + 1) = Dot(ref ai, ref b1, depth) + bias1;
+                for (int q = 0; q < 4; q++)
+                {
+                    Unsafe.Add(ref cr, (i * ldc) + j + q) = Dot(ref Unsafe.Add(ref ar, i * lda), ref Unsafe.Add(ref br, (j + q) * ldb), depth) + Unsafe.Add(ref biasr, j + q);
+                }
             }
         }
 

@@ -142,7 +142,7 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
         {
             Slot slot = _layers[l];
             var product = new Product(this, slot, n, l);
-            ColumnSplit.Run(slot.Out, 2, _threads, (long)n * slot.In * slot.Out, product, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (p, j0, j1) =>
+            ColumnSplit.Run(slot.Out, 4, _threads, (long)n * slot.In * slot.Out, product, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (p, j0, j1) =>
                 MatrixKernels.MultiplyTransposed(
                     p.Engine._activations[p.Layer], p.Slot.In,
                     p.Engine._parameters.AsSpan(p.Slot.WeightOffset), p.Slot.In,
