@@ -540,7 +540,7 @@ public sealed class ModelManager
                 throw new ModelLoadingException(id, ModelLoadFailure.ArchitectureMismatch, $"the checkpoint takes {weights.Architecture.InputSize} values but the record says {record.EmbeddingDimension}.");
             }
 
-            var loaded = new LoadedModel(record, parameters, weights);
+            var loaded = new LoadedModel(record, parameters, weights, _options.SplitSingleScoresAcrossCores);
             ManagerLog.ModelLoaded(_logger, id, watch.Elapsed.TotalMilliseconds);
             return loaded;
         }

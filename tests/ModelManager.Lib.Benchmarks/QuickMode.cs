@@ -57,6 +57,11 @@ internal static class QuickMode
             figures["score_p99_us"] = Round(p99);
             figures["score_alloc_bytes"] = Math.Round(alloc);
             figures["score_speedup_vs_torchsharp"] = Round((double)figures["torchsharp_forward_us"] / p50);
+            var twoCores = new ModelManager(store, new ModelManagerOptions { CheckpointDirectory = checkpoints, DefaultTrainingConfig = config, SplitSingleScoresAcrossCores = true });
+            (double p50Two, double p99Two, double allocTwo) = await ScoreLatencyAsync(twoCores, data, s.ScoreCalls);
+            figures["score_two_cores_p50_us"] = Round(p50Two);
+            figures["score_two_cores_p99_us"] = Round(p99Two);
+            figures["score_two_cores_alloc_bytes"] = Math.Round(allocTwo);
 
             double batchPerSecond = await BatchScoresPerSecondAsync(manager, data, s.BatchRows);
             yardstick.Add(MatmulGflops(s.MatmulSize, s.MatmulRepeats));

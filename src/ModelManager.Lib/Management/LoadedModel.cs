@@ -5,7 +5,7 @@ using AgeGroupAnomaly.Storage;
 namespace AgeGroupAnomaly.Management;
 
 /// <summary>A model ready to score: its record, parsed parameters, weights and managed kernel.</summary>
-internal sealed class LoadedModel(ModelRecord record, ModelParameters parameters, ModelWeights weights)
+internal sealed class LoadedModel(ModelRecord record, ModelParameters parameters, ModelWeights weights, bool splitAcrossCores = false)
 {
     public ModelRecord Record { get; } = record;
 
@@ -13,5 +13,5 @@ internal sealed class LoadedModel(ModelRecord record, ModelParameters parameters
 
     public ModelWeights Weights { get; } = weights;
 
-    public InferenceKernel Kernel { get; } = new(weights);
+    public InferenceKernel Kernel { get; } = new(weights) { UseSecondCore = splitAcrossCores && Environment.ProcessorCount > 1 };
 }

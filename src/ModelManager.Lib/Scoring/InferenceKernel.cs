@@ -74,8 +74,41 @@ public sealed class InferenceKernel
     {
         CheckLength(input.Length);
         Span<float> reconstruction = Scratch(2 * _maxWidth + InputSize).Slice(2 * _maxWidth, InputSize);
-        ReconstructInto(input, reconstruction);
+        if (!(UseSecondCore && SecondCore.Shared.TryForward(this, input, reconstruction)))
+        {
+            ReconstructInto(input, reconstruction);
+        }
+
         return Errors(input, reconstruction, segments, segmentErrors);
+    }
+
+    /// <summary>
+    /// Whether single-embedding scores may hand half of every layer to <see cref="SecondCore"/>'s
+    /// helper thread (when it is free and awake; otherwise the caller computes alone). Results are
+    /// the same bit for bit either way.
+    /// </summary>
+    internal bool UseSecondCore { get; init; }
+
+    internal int LayerCount => _layers.Length;
+
+    internal int MaxWidth => _maxWidth;
+
+    /// <summary>Where layer <paramref name="layer"/>'s outputs are split between the caller (below) and the helper (from here on).</summary>
+    internal int SplitPoint(int layer) => _layers[layer].Out / 8 * 4;
+
+    internal int OutputSize(int layer) => _layers[layer].Out;
+
+    /// <summary>
+    /// Outputs [<paramref name="j0"/>, <paramref name="j1"/>) of layer <paramref name="layer"/> in the
+    /// ping-pong buffers of a split forward pass: layer l reads <paramref name="a"/> or
+    /// <paramref name="b"/> (the input for layer 0) and writes the other, the last layer writes <paramref name="output"/>.
+    /// </summary>
+    internal void ForwardPart(int layer, float[] input, float[] a, float[] b, float[] output, int j0, int j1)
+    {
+        Layer l = _layers[layer];
+        ReadOnlySpan<float> source = layer == 0 ? input.AsSpan(0, InputSize) : (layer % 2 == 1 ? a : b).AsSpan(0, l.In);
+        Span<float> target = layer == _layers.Length - 1 ? output.AsSpan(0, l.Out) : (layer % 2 == 0 ? a : b).AsSpan(0, l.Out);
+        ForwardRange(l, source, target, j0, j1);
     }
 
     /// <summary>
@@ -195,12 +228,16 @@ public sealed class InferenceKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardOne(Layer layer, ReadOnlySpan<float> input, Span<float> output)
+    private static void ForwardOne(Layer layer, ReadOnlySpan<float> input, Span<float> output) => ForwardRange(layer, input, output, 0, layer.Out);
+
+    /// <summary>Outputs [<paramref name="j0"/>, <paramref name="j1"/>) of one layer for one embedding (each output computed the same way whatever the range).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardRange(Layer layer, ReadOnlySpan<float> input, Span<float> output, int j0, int j1)
     {
         ReadOnlySpan<float> weights = layer.Weight;
         int n = layer.In;
-        int j = 0;
-        for (; j <= layer.Out - 4; j += 4)
+        int j = j0;
+        for (; j <= j1 - 4; j += 4)
         {
             // Four independent accumulators hide the FMA latency; each output keeps Dot's order.
             (float d0, float d1, float d2, float d3) = Dot4(input, weights.Slice(j * n, n), weights.Slice((j + 1) * n, n), weights.Slice((j + 2) * n, n), weights.Slice((j + 3) * n, n));
@@ -210,14 +247,14 @@ public sealed class InferenceKernel
             output[j + 3] = d3 + layer.Bias[j + 3];
         }
 
-        for (; j < layer.Out; j++)
+        for (; j < j1; j++)
         {
             output[j] = Dot(weights.Slice(j * n, n), input) + layer.Bias[j];
         }
 
         if (layer.Relu)
         {
-            Elementwise.Relu(output);
+            Elementwise.Relu(output[j0..j1]);
         }
     }
 

@@ -149,6 +149,23 @@ public abstract class ModelManagerTests
     }
 
     [Test]
+    public async Task Score_WithSplitSingleScoresAcrossCores_GivesTheSameResults()
+    {
+        await AddSamplesAsync(4, 40, seed: 1);
+        await Manager.TrainAgeGroupModelAsync(3, 5);
+        var split = new ModelManager(Store, new ModelManagerOptions { CheckpointDirectory = CheckpointDirectory, SplitSingleScoresAcrossCores = true });
+        float[][] probes = TestData.Embeddings(50, Dimension, seed: 2);
+        long jobsBefore = SecondCore.Shared.JobsRun;
+
+        foreach (float[] probe in probes)
+        {
+            (await split.ScoreAsync(probe, 4)).Should().Be(await Manager.ScoreAsync(probe, 4));
+        }
+
+        (SecondCore.Shared.JobsRun - jobsBefore).Should().BeGreaterThan(0, "the option must reach the kernel");
+    }
+
+    [Test]
     public async Task Score_ReturnsLossThresholdFlagRatioAndRank()
     {
         await AddSamplesAsync(4, 40, seed: 1);
