@@ -533,8 +533,7 @@ public sealed class ModelManager
             // Shared by every caller waiting for this model, so no single caller's token applies.
             ModelRecord record = await _store.GetModelAsync(id, CancellationToken.None).ConfigureAwait(false)
                 ?? throw new ModelLoadingException(id, ModelLoadFailure.UnknownModel, "no model record has this id (never trained, or deleted).");
-            ModelParameters parameters = ModelParameters.Parse(id, record.ParametersJson);
-            ModelWeights weights = _checkpoints.Read(id, record.CheckpointPath, record.CheckpointSha256, parameters.Shape);
+            (ModelParameters parameters, ModelWeights weights) = await ReadParametersAndCheckpointAsync(record).ConfigureAwait(false);
             if (weights.Architecture.InputSize != record.EmbeddingDimension)
             {
                 throw new ModelLoadingException(id, ModelLoadFailure.ArchitectureMismatch, $"the checkpoint takes {weights.Architecture.InputSize} values but the record says {record.EmbeddingDimension}.");
@@ -549,6 +548,49 @@ public sealed class ModelManager
             ManagerLog.ModelLoadFailed(_logger, id, ex.Reason, ex);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The record's parameters and its verified checkpoint, using two cores: the JSON is parsed and
+    /// the file hashed on pool threads while this thread reads and parses the file. Problems are
+    /// reported in the order of a sequential load: parameters, missing file, checksum, file content.
+    /// </summary>
+    private async Task<(ModelParameters Parameters, ModelWeights Weights)> ReadParametersAndCheckpointAsync(ModelRecord record)
+    {
+        Guid id = record.Id;
+        Task<ModelParameters> parameters = Task.Run(() => ModelParameters.Parse(id, record.ParametersJson));
+        byte[] bytes;
+        try
+        {
+            bytes = _checkpoints.ReadFile(id, record.CheckpointPath);
+        }
+        catch (ModelLoadingException)
+        {
+            await parameters.ConfigureAwait(false); // a parameters problem comes first
+            throw;
+        }
+
+        Task<string> hash = Task.Run(() => CheckpointStore.Sha256(bytes));
+        ModelParameters parsed = await parameters.ConfigureAwait(false); // on failure the hash just finishes unobserved
+
+        ModelWeights? weights = null;
+        ModelLoadingException? contentError = null;
+        try
+        {
+            weights = CheckpointStore.Parse(id, bytes, parsed.Shape);
+        }
+        catch (ModelLoadingException ex)
+        {
+            contentError = ex;
+        }
+
+        CheckpointStore.VerifyHash(id, await hash.ConfigureAwait(false), record.CheckpointSha256);
+        if (contentError is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(contentError);
+        }
+
+        return (parsed, weights!);
     }
 
     private static ModelInfo Describe(ModelRecord record)

@@ -73,38 +73,52 @@ public sealed partial class CheckpointStore
     /// <returns>The weights.</returns>
     public ModelWeights Read(Guid modelId, string relativePath, string expectedSha256, ModelArchitecture? expectedArchitecture)
     {
+        byte[] bytes = ReadFile(modelId, relativePath);
+        VerifyHash(modelId, Sha256(bytes), expectedSha256);
+        return Parse(modelId, bytes, expectedArchitecture);
+    }
+
+    /// <summary>The whole file in one read of exactly its size (hash and parser then work from memory).</summary>
+    internal byte[] ReadFile(Guid modelId, string relativePath)
+    {
         string path = Resolve(modelId, relativePath);
-        byte[] bytes;
         try
         {
-            // One read of exactly the file's size; hash and parser then work from memory.
             using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.SequentialScan);
             long length = RandomAccess.GetLength(handle);
-            bytes = GC.AllocateUninitializedArray<byte>((int)Math.Min(length, Array.MaxLength));
+            byte[] bytes = GC.AllocateUninitializedArray<byte>((int)Math.Min(length, Array.MaxLength));
             int read = 0;
             while (read < bytes.Length)
             {
                 int n = RandomAccess.Read(handle, bytes.AsSpan(read), read);
                 if (n == 0)
                 {
-                    bytes = bytes[..read]; // shrank while reading
-                    break;
+                    return bytes[..read]; // shrank while reading
                 }
 
                 read += n;
             }
+
+            return bytes;
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new ModelLoadingException(modelId, ModelLoadFailure.MissingFile, $"the checkpoint file '{relativePath}' does not exist under {RootDirectory}.", ex);
         }
+    }
 
-        string actual = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
+    internal static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    internal static void VerifyHash(Guid modelId, string actualSha256, string expectedSha256)
+    {
+        if (!string.Equals(actualSha256, expectedSha256, StringComparison.OrdinalIgnoreCase))
         {
-            throw new ModelLoadingException(modelId, ModelLoadFailure.ChecksumMismatch, $"the file's SHA-256 is {actual} but {expectedSha256} was recorded.");
+            throw new ModelLoadingException(modelId, ModelLoadFailure.ChecksumMismatch, $"the file's SHA-256 is {actualSha256} but {expectedSha256} was recorded.");
         }
+    }
 
+    internal static ModelWeights Parse(Guid modelId, byte[] bytes, ModelArchitecture? expectedArchitecture)
+    {
         using var stream = new MemoryStream(bytes, writable: false);
         return SafetensorsCheckpoint.Read(stream, modelId, expectedArchitecture);
     }

@@ -148,6 +148,29 @@ public sealed class CorruptCheckpointTests
     }
 
     [Test]
+    public async Task UnreadableParametersAndMissingFile_ReportTheParametersFirst()
+    {
+        // The load reads the file and parses the record's JSON at the same time; what it reports
+        // must still be what a sequential load meets first.
+        _f.UpdateRecord(_record.Id, "parameters", "{ not json");
+        File.Delete(_path);
+
+        ModelLoadingException thrown = (await FluentActions.Awaiting(() => _f.NewManager().ComputeReconstructionLossAsync(new float[ReliabilityFixture.Dimension], _record.Id))
+            .Should().ThrowAsync<ModelLoadingException>()).Which;
+        thrown.Reason.Should().Be(ModelLoadFailure.MalformedHeader);
+        thrown.Message.Should().Contain("parameters JSON");
+    }
+
+    [Test]
+    public async Task ChecksumMismatchAndBrokenContent_ReportTheChecksum()
+    {
+        await File.WriteAllBytesAsync(_path, (await File.ReadAllBytesAsync(_path))[..40]);
+
+        (await FluentActions.Awaiting(() => _f.NewManager().ComputeReconstructionLossAsync(new float[ReliabilityFixture.Dimension], _record.Id))
+            .Should().ThrowAsync<ModelLoadingException>()).Which.Reason.Should().Be(ModelLoadFailure.ChecksumMismatch);
+    }
+
+    [Test]
     public async Task RecordPointingOutsideTheCheckpointRoot_IsRefused()
     {
         _f.UpdateRecord(_record.Id, "checkpoint_path", "../../etc/passwd");
