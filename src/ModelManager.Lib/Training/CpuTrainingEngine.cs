@@ -222,27 +222,34 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
             Slot slot = _layers[l];
             var product = new Product(this, slot, n, l, outputGradient, inputGradient);
 
-            // Weight gradient dW = dZᵀ · X (rows of dW are the layer's outputs).
-            ColumnSplit.Run(slot.In, 16, _threads, (long)n * slot.In * slot.Out, product, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (p, j0, j1) =>
+            // Both products of a layer's backward pass produce columns of the layer's input width, so
+            // one hand-off per layer covers both: each thread takes the same column range of
+            // dW = dZᵀ · X and of dX = dZ · W, then passes its dX columns back through the previous
+            // layer's dropout and ReLU. Layer 0 needs no dX: nothing uses the embeddings' gradient.
+            long work = (long)n * slot.In * slot.Out * (l == 0 ? 1 : 2);
+            ColumnSplit.Run(slot.In, 16, _threads, work, product, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (p, j0, j1) =>
+            {
                 MatrixKernels.Multiply(
                     p.OutputGradient, 1, p.Slot.Out,
                     p.Engine._activations[p.Layer], p.Slot.In,
                     p.Engine._gradients.AsSpan(p.Slot.WeightOffset), p.Slot.In,
-                    p.Slot.Out, p.Rows, j0, j1));
+                    p.Slot.Out, p.Rows, j0, j1);
+                if (p.Layer > 0)
+                {
+                    MatrixKernels.Multiply(
+                        p.OutputGradient, p.Slot.Out, 1,
+                        p.Engine._parameters.AsSpan(p.Slot.WeightOffset), p.Slot.In,
+                        p.InputGradient, p.Slot.In,
+                        p.Rows, p.Slot.Out, j0, j1);
+                    p.Engine.ThroughReluAndDropout(p.InputGradient!, p.Engine._activations[p.Layer], p.Rows, p.Slot.In, j0, j1);
+                }
+            });
             BiasGradient(outputGradient.AsSpan(0, n * slot.Out), _gradients.AsSpan(slot.BiasOffset, slot.Out));
             if (l == 0)
             {
-                break; // nothing needs the gradient of the embeddings themselves
+                break;
             }
 
-            // Input gradient dX = dZ · W, then back through the previous layer's dropout and ReLU.
-            ColumnSplit.Run(slot.In, 16, _threads, (long)n * slot.In * slot.Out, product, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (p, j0, j1) =>
-                MatrixKernels.Multiply(
-                    p.OutputGradient, p.Slot.Out, 1,
-                    p.Engine._parameters.AsSpan(p.Slot.WeightOffset), p.Slot.In,
-                    p.InputGradient, p.Slot.In,
-                    p.Rows, p.Slot.Out, j0, j1));
-            ThroughReluAndDropout(inputGradient.AsSpan(0, n * slot.In), _activations[l].AsSpan(0, n * slot.In), _dropProbability > 0 ? _keepScale : 1f);
             (outputGradient, inputGradient) = (inputGradient, outputGradient);
         }
     }
@@ -258,15 +265,21 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
     }
 
     /// <summary>
-    /// The layer's output was relu(z) · mask with mask ∈ {0, 1/(1−p)}; an output above zero means
-    /// both z &gt; 0 and a kept unit, so the gradient passes (scaled) exactly there.
+    /// Columns [<paramref name="j0"/>, <paramref name="j1"/>) of a gradient with respect to a layer
+    /// output that was relu(z) · mask, mask ∈ {0, 1/(1−p)}: an output above zero means both z &gt; 0
+    /// and a kept unit, so the gradient passes (scaled) exactly there.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ThroughReluAndDropout(Span<float> gradient, ReadOnlySpan<float> output, float keepScale)
+    private void ThroughReluAndDropout(float[] gradient, float[] output, int rows, int width, int j0, int j1)
     {
-        for (int i = 0; i < gradient.Length; i++)
+        float keepScale = _dropProbability > 0 ? _keepScale : 1f;
+        for (int r = 0; r < rows; r++)
         {
-            gradient[i] = output[i] > 0 ? gradient[i] * keepScale : 0f;
+            int start = (r * width) + j0, end = (r * width) + j1;
+            for (int i = start; i < end; i++)
+            {
+                gradient[i] = output[i] > 0 ? gradient[i] * keepScale : 0f;
+            }
         }
     }
 
