@@ -11,12 +11,20 @@ internal static class ColumnSplit
     private const long MinimumParallelWork = 256 * 1024;
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public static void Run<TState>(int columns, int alignment, int threads, long multiplyAdds, TState state, Action<TState, int, int> body)
+    public static void Run<TState>(int columns, int alignment, int threads, long multiplyAdds, TState state, Action<TState, int, int> body, ForkJoinWorker? worker = null)
     {
         int parts = Math.Min(threads, columns / Math.Max(alignment, 1));
         if (parts < 2 || multiplyAdds < MinimumParallelWork)
         {
             body(state, 0, columns);
+            return;
+        }
+
+        if (parts == 2 && worker is not null)
+        {
+            (int start0, int end0) = Range(columns, alignment, 2, 0);
+            (int start1, int end1) = Range(columns, alignment, 2, 1);
+            worker.Invoke(() => body(state, start0, end0), () => body(state, start1, end1));
             return;
         }
 

@@ -27,6 +27,7 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
     private readonly float[] _parameters;
     private readonly float[] _gradients;
     private readonly FlatAdam _adam;
+    private readonly ForkJoinWorker? _worker;
     private readonly float[][] _activations; // [l] = input of layer l (rows × in); [L] = reconstruction
     private readonly float[] _gradientA;
     private readonly float[] _gradientB;
@@ -61,6 +62,7 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
 
         _gradients = new float[offset];
         _adam = new FlatAdam(offset, learningRate);
+        _worker = threads == 2 ? new ForkJoinWorker() : null;
         _activations = new float[_layers.Length + 1][];
         int widest = 0;
         for (int l = 0; l < _layers.Length; l++)
@@ -95,7 +97,7 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
         Forward(n, training: true);
         double loss = LossAndOutputGradient(n);
         Backward(n);
-        _adam.ClipAndStep(_parameters, _gradients, maxGradientNorm, _threads);
+        _adam.ClipAndStep(_parameters, _gradients, maxGradientNorm, _threads, _worker);
         return loss;
     }
 
@@ -120,10 +122,7 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
         return new ModelWeights(_architecture, layers);
     }
 
-    public void Dispose()
-    {
-        // Managed buffers only.
-    }
+    public void Dispose() => _worker?.Dispose();
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Gather(ReadOnlySpan<int> rows)
@@ -148,7 +147,8 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
                     p.Engine._parameters.AsSpan(p.Slot.WeightOffset), p.Slot.In,
                     p.Engine._parameters.AsSpan(p.Slot.BiasOffset, p.Slot.Out),
                     p.Engine._activations[p.Layer + 1], p.Slot.Out,
-                    p.Rows, p.Slot.In, j0, j1));
+                    p.Rows, p.Slot.In, j0, j1),
+                _worker);
             if (slot.Relu)
             {
                 Span<float> output = _activations[l + 1].AsSpan(0, n * slot.Out);
@@ -243,7 +243,8 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
                         p.Rows, p.Slot.Out, j0, j1);
                     p.Engine.ThroughReluAndDropout(p.InputGradient!, p.Engine._activations[p.Layer], p.Rows, p.Slot.In, j0, j1);
                 }
-            });
+            },
+            _worker);
             BiasGradient(outputGradient.AsSpan(0, n * slot.Out), _gradients.AsSpan(slot.BiasOffset, slot.Out));
             if (l == 0)
             {

@@ -35,10 +35,10 @@ internal sealed class FlatAdam
     /// allows): the norm is half + half whatever the thread count, so results do not depend on it.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void ClipAndStep(float[] parameters, float[] gradients, double maxNorm, int threads)
+    public void ClipAndStep(float[] parameters, float[] gradients, double maxNorm, int threads, Compute.ForkJoinWorker? worker = null)
     {
         int half = parameters.Length / 2 / 8 * 8;
-        double totalNorm = Math.Sqrt(Halves(threads, gradients, gradients.Length, half, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (g, start, length) => SumOfSquares(g.AsSpan(start, length))));
+        double totalNorm = Math.Sqrt(Halves(threads, worker, gradients, gradients.Length, half, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (g, start, length) => SumOfSquares(g.AsSpan(start, length))));
 
         // As torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) only when below 1.
         double clip = maxNorm / (totalNorm + 1e-6);
@@ -48,14 +48,14 @@ internal sealed class FlatAdam
         double bias1 = 1 - Math.Pow(Beta1, _step);
         double bias2 = 1 - Math.Pow(Beta2, _step);
         var update = new UpdateArguments(parameters, gradients, _firstMoment, _secondMoment, gradientScale, (float)(LearningRate / bias1), (float)Math.Sqrt(bias2));
-        Halves(threads, update, parameters.Length, half, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (u, start, length) =>
+        Halves(threads, worker, update, parameters.Length, half, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (u, start, length) =>
         {
             Update(u.Parameters.AsSpan(start, length), u.Gradients.AsSpan(start, length), u.First.AsSpan(start, length), u.Second.AsSpan(start, length), u.GradientScale, u.StepSize, u.Bias2Sqrt);
             return 0;
         });
     }
 
-    private static double Halves<TState>(int threads, TState state, int length, int half, Func<TState, int, int, double> body)
+    private static double Halves<TState>(int threads, Compute.ForkJoinWorker? worker, TState state, int length, int half, Func<TState, int, int, double> body)
     {
         if (threads < 2)
         {
@@ -63,6 +63,12 @@ internal sealed class FlatAdam
         }
 
         double first = 0, second = 0;
+        if (worker is not null)
+        {
+            worker.Invoke(() => first = body(state, 0, half), () => second = body(state, half, length - half));
+            return first + second;
+        }
+
         Parallel.Invoke(() => first = body(state, 0, half), () => second = body(state, half, length - half));
         return first + second;
     }

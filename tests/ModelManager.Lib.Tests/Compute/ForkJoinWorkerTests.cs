@@ -1,0 +1,61 @@
+using AgeGroupAnomaly.Compute;
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace AgeGroupAnomaly.Tests.Compute;
+
+[TestFixture]
+public sealed class ForkJoinWorkerTests
+{
+    [Test]
+    public void Invoke_RunsBothHalvesOnTwoThreads_ManyTimesInARow()
+    {
+        using var worker = new ForkJoinWorker();
+        int caller = Environment.CurrentManagedThreadId;
+        long sum = 0;
+        var otherThreads = new HashSet<int>();
+
+        for (int i = 0; i < 1000; i++)
+        {
+            int value = i;
+            worker.Invoke(() => Interlocked.Add(ref sum, value), () =>
+            {
+                Interlocked.Add(ref sum, value);
+                lock (otherThreads)
+                {
+                    otherThreads.Add(Environment.CurrentManagedThreadId);
+                }
+            });
+        }
+
+        sum.Should().Be(2 * 999 * 1000 / 2);
+        otherThreads.Should().ContainSingle().Which.Should().NotBe(caller);
+    }
+
+    [Test]
+    public void Invoke_AfterTheWorkerFellAsleep_StillRunsTheOtherHalf()
+    {
+        using var worker = new ForkJoinWorker();
+        worker.Invoke(() => { }, () => { });
+        Thread.Sleep(ForkJoinWorker.SpinTime * 10);
+        bool ran = false;
+
+        worker.Invoke(() => { }, () => ran = true);
+
+        ran.Should().BeTrue();
+    }
+
+    [Test]
+    public void Invoke_WhenTheWorkersHalfThrows_RethrowsOnTheCallerAfterBothHalves()
+    {
+        using var worker = new ForkJoinWorker();
+        bool mineRan = false;
+
+        FluentActions.Invoking(() => worker.Invoke(() => mineRan = true, () => throw new InvalidOperationException("worker half failed")))
+            .Should().Throw<InvalidOperationException>().WithMessage("worker half failed");
+        mineRan.Should().BeTrue();
+        bool ran = false;
+        worker.Invoke(() => { }, () => ran = true);
+        ran.Should().BeTrue("the worker survives a failed job");
+    }
+}
