@@ -52,6 +52,7 @@ internal static class QuickMode
             (double readGbps, double floorUs) = WeightStreamFloor(trained.Training.Weights, s.ScoreCalls);
             figures["weights_read_gbps"] = Round(readGbps);
             figures["score_floor_us"] = Round(floorUs);
+            figures["weights_read_two_cores_gbps"] = Round(TwoCoreWeightStream(trained.Training.Weights, s.ScoreCalls));
             (double p50, double p99, double alloc) = await ScoreLatencyAsync(manager, data, s.ScoreCalls);
             figures["score_p50_us"] = Round(p50);
             figures["score_p99_us"] = Round(p99);
@@ -206,6 +207,36 @@ internal static class QuickMode
 
         double us = Median(times) + (sink * 0); // keep the sums alive
         return (bytes / us / 1e3, us);
+    }
+
+    /// <summary>
+    /// The same read done by two threads at once, each over its own copy of the weights: the
+    /// combined rate says how much of one core's rate a second core adds for this kind of work.
+    /// </summary>
+    private static double TwoCoreWeightStream(AgeGroupAnomaly.Modeling.ModelWeights weights, int passes)
+    {
+        float[][][] copies = [.. Enumerable.Range(0, 2).Select(_ => weights.Layers.SelectMany(l => new[] { (float[])l.Weight.Clone(), (float[])l.Bias.Clone() }).ToArray())];
+        long bytes = copies[0].Sum(a => (long)a.Length * sizeof(float));
+        var seconds = new double[2];
+        using var start = new Barrier(2);
+        var threads = Enumerable.Range(0, 2).Select(t => new Thread(() =>
+        {
+            float sink = 0;
+            start.SignalAndWait();
+            long begin = Stopwatch.GetTimestamp();
+            for (int i = 0; i < passes; i++)
+            {
+                foreach (float[] a in copies[t])
+                {
+                    sink += ReadAll(a);
+                }
+            }
+
+            seconds[t] = Stopwatch.GetElapsedTime(begin).TotalSeconds + (sink * 0);
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        return 2 * bytes * (double)passes / seconds.Max() / 1e9;
     }
 
     /// <summary>Touches every value with four independent vector accumulators (no dependency stall).</summary>
