@@ -1,14 +1,20 @@
 namespace AgeGroupAnomaly.Compute;
 
 /// <summary>
-/// Splits the columns of one matrix product into contiguous ranges, one per thread. The kernels
-/// compute each element the same way whatever range it falls in, so results do not depend on the
-/// split; products too small to repay a thread hand-off run on the caller's thread.
+/// Splits the columns of one matrix product into contiguous ranges for several threads: about
+/// eight chunks shared out dynamically through a <see cref="ForkJoinWorker"/>, or one range per
+/// thread on the thread pool. The kernels compute each element the same way whatever range it
+/// falls in, so results do not depend on the split; products too small to repay a thread
+/// hand-off run on the caller's thread.
 /// </summary>
 internal static class ColumnSplit
 {
     // Below this many multiply-adds (~10 µs of work) waking a second thread costs more than it saves.
     private const long MinimumParallelWork = 256 * 1024;
+
+    // Enough chunks that a core slowed by the host hands its share to the other, few enough that
+    // each still streams a good run of weight columns.
+    private const int ChunksPerProduct = 8;
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Run<TState>(int columns, int alignment, int threads, long multiplyAdds, TState state, Action<TState, int, int> body, ForkJoinWorker? worker = null)
@@ -20,11 +26,12 @@ internal static class ColumnSplit
             return;
         }
 
-        if (parts == 2 && worker is not null)
+        if (worker is not null)
         {
-            (int start0, int end0) = Range(columns, alignment, 2, 0);
-            (int start1, int end1) = Range(columns, alignment, 2, 1);
-            worker.Invoke(() => body(state, start0, end0), () => body(state, start1, end1));
+            int chunk = (columns / ChunksPerProduct + alignment - 1) / alignment * alignment;
+            chunk = Math.Max(chunk, alignment);
+            int chunks = (columns + chunk - 1) / chunk;
+            worker.ForEachChunk(chunks, c => body(state, c * chunk, Math.Min(columns, (c + 1) * chunk)));
             return;
         }
 

@@ -20,11 +20,32 @@ internal sealed class ForkJoinWorker : IDisposable
     private long _finished;
     private Exception? _error;
     private volatile bool _stopping;
+    private int _nextChunk;
 
     public ForkJoinWorker()
     {
         _thread = new Thread(Run) { IsBackground = true, Name = "ModelManager training worker" };
         _thread.Start();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> for chunks 0 … <paramref name="chunks"/> − 1, the caller and the
+    /// worker each taking the next chunk until none is left: when the host slows one of the two
+    /// cores, the other simply takes more chunks instead of waiting for a fixed half.
+    /// </summary>
+    public void ForEachChunk(int chunks, Action<int> body)
+    {
+        Volatile.Write(ref _nextChunk, 0);
+        void TakeChunks()
+        {
+            int chunk;
+            while ((chunk = Interlocked.Increment(ref _nextChunk) - 1) < chunks)
+            {
+                body(chunk);
+            }
+        }
+
+        Invoke(TakeChunks, TakeChunks);
     }
 
     /// <summary>Runs <paramref name="theirs"/> on the worker and <paramref name="mine"/> on the caller; returns when both are done.</summary>

@@ -20,6 +20,8 @@ internal sealed class FlatAdam
     private const float Beta2 = 0.999f;
     private const float Epsilon = 1e-8f;
 
+    private const int Chunks = 16;
+
     private readonly float[] _firstMoment;
     private readonly float[] _secondMoment;
     private int _step;
@@ -35,14 +37,14 @@ internal sealed class FlatAdam
 
     /// <summary>Scales <paramref name="gradients"/> to at most <paramref name="maxNorm"/> in total, then takes one Adam step.</summary>
     /// <remarks>
-    /// The buffers are processed as two fixed halves (on two threads when <paramref name="threads"/>
-    /// allows): the norm is half + half whatever the thread count, so results do not depend on it.
+    /// The buffers are processed as <see cref="Chunks"/> fixed chunks (shared between two threads
+    /// when <paramref name="threads"/> allows): the norm adds the chunks' sums in order whatever the
+    /// thread count, so results do not depend on it.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ClipAndStep(float[] parameters, float[] gradients, double maxNorm, int threads, Compute.ForkJoinWorker? worker = null)
     {
-        int half = parameters.Length / 2 / 8 * 8;
-        double totalNorm = Math.Sqrt(Halves(threads, worker, gradients, gradients.Length, half, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (g, start, length) => SumOfSquares(g.AsSpan(start, length))));
+        double totalNorm = Math.Sqrt(ForChunks(threads, worker, gradients, gradients.Length, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (g, start, length) => SumOfSquares(g.AsSpan(start, length))));
 
         // As torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) only when below 1.
         double clip = maxNorm / (totalNorm + 1e-6);
@@ -52,29 +54,51 @@ internal sealed class FlatAdam
         double bias1 = 1 - Math.Pow(Beta1, _step);
         double bias2 = 1 - Math.Pow(Beta2, _step);
         var update = new UpdateArguments(parameters, gradients, _firstMoment, _secondMoment, gradientScale, (float)(LearningRate / bias1), (float)Math.Sqrt(bias2));
-        Halves(threads, worker, update, parameters.Length, half, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (u, start, length) =>
+        ForChunks(threads, worker, update, parameters.Length, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (u, start, length) =>
         {
             Update(u.Parameters.AsSpan(start, length), u.Gradients.AsSpan(start, length), u.First.AsSpan(start, length), u.Second.AsSpan(start, length), u.GradientScale, u.StepSize, u.Bias2Sqrt);
             return 0;
         });
     }
 
-    private static double Halves<TState>(int threads, Compute.ForkJoinWorker? worker, TState state, int length, int half, Func<TState, int, int, double> body)
+    /// <summary>
+    /// Sum of <paramref name="body"/> over <see cref="Chunks"/> fixed chunks of the buffers (lengths
+    /// multiples of 8), added in chunk order: the same result whoever ran which chunk.
+    /// </summary>
+    private static double ForChunks<TState>(int threads, Compute.ForkJoinWorker? worker, TState state, int length, Func<TState, int, int, double> body)
     {
-        if (threads < 2)
+        int chunk = ((length / Chunks) + 7) / 8 * 8;
+        var sums = new double[Chunks];
+        void Run(int c)
         {
-            return body(state, 0, half) + body(state, half, length - half);
+            int start = Math.Min(length, c * chunk);
+            int end = c == Chunks - 1 ? length : Math.Min(length, start + chunk);
+            sums[c] = body(state, start, end - start);
         }
 
-        double first = 0, second = 0;
-        if (worker is not null)
+        if (threads >= 2 && worker is not null)
         {
-            worker.Invoke(() => first = body(state, 0, half), () => second = body(state, half, length - half));
-            return first + second;
+            worker.ForEachChunk(Chunks, Run);
+        }
+        else if (threads >= 2)
+        {
+            Parallel.For(0, Chunks, Run);
+        }
+        else
+        {
+            for (int c = 0; c < Chunks; c++)
+            {
+                Run(c);
+            }
         }
 
-        Parallel.Invoke(() => first = body(state, 0, half), () => second = body(state, half, length - half));
-        return first + second;
+        double total = 0;
+        foreach (double sum in sums)
+        {
+            total += sum;
+        }
+
+        return total;
     }
 
     private sealed record UpdateArguments(float[] Parameters, float[] Gradients, float[] First, float[] Second, float GradientScale, float StepSize, float Bias2Sqrt);

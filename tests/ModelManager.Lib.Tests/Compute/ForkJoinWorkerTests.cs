@@ -58,4 +58,28 @@ public sealed class ForkJoinWorkerTests
         worker.Invoke(() => { }, () => ran = true);
         ran.Should().BeTrue("the worker survives a failed job");
     }
+
+    [Test]
+    public void ForEachChunk_RunsEveryChunkExactlyOnce_OnBothThreads()
+    {
+        using var worker = new ForkJoinWorker();
+        var runs = new int[64];
+        var threads = new HashSet<int>();
+
+        for (int round = 0; round < 50; round++)
+        {
+            worker.ForEachChunk(64, chunk =>
+            {
+                Interlocked.Increment(ref runs[chunk]);
+                Thread.SpinWait(200); // long enough that both threads get chunks
+                lock (threads)
+                {
+                    threads.Add(Environment.CurrentManagedThreadId);
+                }
+            });
+        }
+
+        runs.Should().OnlyContain(n => n == 50);
+        threads.Should().HaveCount(2);
+    }
 }
