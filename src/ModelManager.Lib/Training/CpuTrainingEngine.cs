@@ -62,7 +62,7 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
 
         _gradients = new float[offset];
         _adam = new FlatAdam(offset, learningRate);
-        _worker = threads == 2 ? new ForkJoinWorker() : null;
+        _worker = threads == 2 ? new ForkJoinWorker() : null; // two threads: the caller plus a spin-waiting worker; more go through the pool
         _activations = new float[_layers.Length + 1][];
         int widest = 0;
         for (int l = 0; l < _layers.Length; l++)
