@@ -34,70 +34,26 @@ internal static class MatrixKernels
         ref float br = ref MemoryMarshal.GetReference(b);
         ref float cr = ref MemoryMarshal.GetReference(c);
         ref float biasr = ref MemoryMarshal.GetReference(bias);
-        // Quads of B rows outermost (they stay in L1), pairs of A rows inside: each A load feeds four
-        // FMAs, so the rows of A, re-read from L2 for every quad, cost half a byte per multiply-add.
-        int full = m / 2 * 2;
+        // Quads of B rows outermost (they stay in L1), triples of A rows inside (twelve accumulators,
+        // all sixteen vector registers): each A load feeds four FMAs and each B load three, so the
+        // rows of A, re-read from L2 for every quad, cost half a byte per multiply-add. A remaining
+        // pair of rows takes a 2 × 4 tile, a last row plain dot products: same order per element.
         int j = j0;
         for (; j <= j1 - 4; j += 4)
         {
             ref float b0 = ref Unsafe.Add(ref br, j * ldb);
-            ref float b1 = ref Unsafe.Add(ref b0, ldb);
-            ref float b2 = ref Unsafe.Add(ref b1, ldb);
-            ref float b3 = ref Unsafe.Add(ref b2, ldb);
-            for (int i = 0; i < full; i += 2)
+            int i = 0;
+            for (; i <= m - 3; i += 3)
             {
-                ref float a0 = ref Unsafe.Add(ref ar, i * lda);
-                ref float a1 = ref Unsafe.Add(ref a0, lda);
-                Vector256<float> c00 = Vector256<float>.Zero, c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-                int p = 0;
-                for (; p <= depth - 8; p += 8)
-                {
-                    Vector256<float> x0 = Vector256.LoadUnsafe(ref a0, (nuint)p);
-                    Vector256<float> x1 = Vector256.LoadUnsafe(ref a1, (nuint)p);
-                    Vector256<float> w = Vector256.LoadUnsafe(ref b0, (nuint)p);
-                    c00 = Vector256.FusedMultiplyAdd(x0, w, c00);
-                    c10 = Vector256.FusedMultiplyAdd(x1, w, c10);
-                    w = Vector256.LoadUnsafe(ref b1, (nuint)p);
-                    c01 = Vector256.FusedMultiplyAdd(x0, w, c01);
-                    c11 = Vector256.FusedMultiplyAdd(x1, w, c11);
-                    w = Vector256.LoadUnsafe(ref b2, (nuint)p);
-                    c02 = Vector256.FusedMultiplyAdd(x0, w, c02);
-                    c12 = Vector256.FusedMultiplyAdd(x1, w, c12);
-                    w = Vector256.LoadUnsafe(ref b3, (nuint)p);
-                    c03 = Vector256.FusedMultiplyAdd(x0, w, c03);
-                    c13 = Vector256.FusedMultiplyAdd(x1, w, c13);
-                }
-
-                float s00 = Vector256.Sum(c00), s01 = Vector256.Sum(c01), s02 = Vector256.Sum(c02), s03 = Vector256.Sum(c03);
-                float s10 = Vector256.Sum(c10), s11 = Vector256.Sum(c11), s12 = Vector256.Sum(c12), s13 = Vector256.Sum(c13);
-                for (; p < depth; p++)
-                {
-                    float x0 = Unsafe.Add(ref a0, p), x1 = Unsafe.Add(ref a1, p);
-                    float w0 = Unsafe.Add(ref b0, p), w1 = Unsafe.Add(ref b1, p), w2 = Unsafe.Add(ref b2, p), w3 = Unsafe.Add(ref b3, p);
-                    s00 = MathF.FusedMultiplyAdd(x0, w0, s00);
-                    s01 = MathF.FusedMultiplyAdd(x0, w1, s01);
-                    s02 = MathF.FusedMultiplyAdd(x0, w2, s02);
-                    s03 = MathF.FusedMultiplyAdd(x0, w3, s03);
-                    s10 = MathF.FusedMultiplyAdd(x1, w0, s10);
-                    s11 = MathF.FusedMultiplyAdd(x1, w1, s11);
-                    s12 = MathF.FusedMultiplyAdd(x1, w2, s12);
-                    s13 = MathF.FusedMultiplyAdd(x1, w3, s13);
-                }
-
-                ref float biasj = ref Unsafe.Add(ref biasr, j);
-                ref float row = ref Unsafe.Add(ref cr, (i * ldc) + j);
-                row = s00 + biasj;
-                Unsafe.Add(ref row, 1) = s01 + Unsafe.Add(ref biasj, 1);
-                Unsafe.Add(ref row, 2) = s02 + Unsafe.Add(ref biasj, 2);
-                Unsafe.Add(ref row, 3) = s03 + Unsafe.Add(ref biasj, 3);
-                row = ref Unsafe.Add(ref row, ldc);
-                row = s10 + biasj;
-                Unsafe.Add(ref row, 1) = s11 + Unsafe.Add(ref biasj, 1);
-                Unsafe.Add(ref row, 2) = s12 + Unsafe.Add(ref biasj, 2);
-                Unsafe.Add(ref row, 3) = s13 + Unsafe.Add(ref biasj, 3);
+                Tile3x4(ref Unsafe.Add(ref ar, i * lda), lda, ref b0, ldb, depth, ref Unsafe.Add(ref biasr, j), ref Unsafe.Add(ref cr, (i * ldc) + j), ldc);
             }
 
-            for (int i = full; i < m; i++)
+            for (; i <= m - 2; i += 2)
+            {
+                Tile2x4(ref Unsafe.Add(ref ar, i * lda), lda, ref b0, ldb, depth, ref Unsafe.Add(ref biasr, j), ref Unsafe.Add(ref cr, (i * ldc) + j), ldc);
+            }
+
+            for (; i < m; i++)
             {
                 for (int q = 0; q < 4; q++)
                 {
@@ -168,6 +124,123 @@ internal static class MatrixKernels
                 Unsafe.Add(ref cr, (i * ldc) + j) = sum;
             }
         }
+    }
+
+    /// <summary>Rows a0, a0 + lda of C, columns j … j + 3 (weight rows b0 … b0 + 3·ldb).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile2x4(ref float a0, int lda, ref float b0, int ldb, int depth, ref float bias, ref float row, int ldc)
+    {
+        ref float a1 = ref Unsafe.Add(ref a0, lda);
+        ref float b1 = ref Unsafe.Add(ref b0, ldb);
+        ref float b2 = ref Unsafe.Add(ref b1, ldb);
+        ref float b3 = ref Unsafe.Add(ref b2, ldb);
+        Vector256<float> c00 = Vector256<float>.Zero, c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        int p = 0;
+        for (; p <= depth - 8; p += 8)
+        {
+            Vector256<float> x0 = Vector256.LoadUnsafe(ref a0, (nuint)p);
+            Vector256<float> x1 = Vector256.LoadUnsafe(ref a1, (nuint)p);
+            Vector256<float> w = Vector256.LoadUnsafe(ref b0, (nuint)p);
+            c00 = Vector256.FusedMultiplyAdd(x0, w, c00);
+            c10 = Vector256.FusedMultiplyAdd(x1, w, c10);
+            w = Vector256.LoadUnsafe(ref b1, (nuint)p);
+            c01 = Vector256.FusedMultiplyAdd(x0, w, c01);
+            c11 = Vector256.FusedMultiplyAdd(x1, w, c11);
+            w = Vector256.LoadUnsafe(ref b2, (nuint)p);
+            c02 = Vector256.FusedMultiplyAdd(x0, w, c02);
+            c12 = Vector256.FusedMultiplyAdd(x1, w, c12);
+            w = Vector256.LoadUnsafe(ref b3, (nuint)p);
+            c03 = Vector256.FusedMultiplyAdd(x0, w, c03);
+            c13 = Vector256.FusedMultiplyAdd(x1, w, c13);
+        }
+
+        float s00 = Vector256.Sum(c00), s01 = Vector256.Sum(c01), s02 = Vector256.Sum(c02), s03 = Vector256.Sum(c03);
+        float s10 = Vector256.Sum(c10), s11 = Vector256.Sum(c11), s12 = Vector256.Sum(c12), s13 = Vector256.Sum(c13);
+        for (; p < depth; p++)
+        {
+            float x0 = Unsafe.Add(ref a0, p), x1 = Unsafe.Add(ref a1, p);
+            float w0 = Unsafe.Add(ref b0, p), w1 = Unsafe.Add(ref b1, p), w2 = Unsafe.Add(ref b2, p), w3 = Unsafe.Add(ref b3, p);
+            s00 = MathF.FusedMultiplyAdd(x0, w0, s00);
+            s01 = MathF.FusedMultiplyAdd(x0, w1, s01);
+            s02 = MathF.FusedMultiplyAdd(x0, w2, s02);
+            s03 = MathF.FusedMultiplyAdd(x0, w3, s03);
+            s10 = MathF.FusedMultiplyAdd(x1, w0, s10);
+            s11 = MathF.FusedMultiplyAdd(x1, w1, s11);
+            s12 = MathF.FusedMultiplyAdd(x1, w2, s12);
+            s13 = MathF.FusedMultiplyAdd(x1, w3, s13);
+        }
+
+        Store4(ref row, s00, s01, s02, s03, ref bias);
+        Store4(ref Unsafe.Add(ref row, ldc), s10, s11, s12, s13, ref bias);
+    }
+
+    /// <summary>Rows a0, a0 + lda, a0 + 2·lda of C, columns j … j + 3: twelve accumulators, each load of A feeding four FMAs and each load of B three.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile3x4(ref float a0, int lda, ref float b0, int ldb, int depth, ref float bias, ref float row, int ldc)
+    {
+        ref float a1 = ref Unsafe.Add(ref a0, lda);
+        ref float a2 = ref Unsafe.Add(ref a1, lda);
+        ref float b1 = ref Unsafe.Add(ref b0, ldb);
+        ref float b2 = ref Unsafe.Add(ref b1, ldb);
+        ref float b3 = ref Unsafe.Add(ref b2, ldb);
+        Vector256<float> c00 = Vector256<float>.Zero, c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        int p = 0;
+        for (; p <= depth - 8; p += 8)
+        {
+            Vector256<float> x0 = Vector256.LoadUnsafe(ref a0, (nuint)p);
+            Vector256<float> x1 = Vector256.LoadUnsafe(ref a1, (nuint)p);
+            Vector256<float> x2 = Vector256.LoadUnsafe(ref a2, (nuint)p);
+            Vector256<float> w = Vector256.LoadUnsafe(ref b0, (nuint)p);
+            c00 = Vector256.FusedMultiplyAdd(x0, w, c00);
+            c10 = Vector256.FusedMultiplyAdd(x1, w, c10);
+            c20 = Vector256.FusedMultiplyAdd(x2, w, c20);
+            w = Vector256.LoadUnsafe(ref b1, (nuint)p);
+            c01 = Vector256.FusedMultiplyAdd(x0, w, c01);
+            c11 = Vector256.FusedMultiplyAdd(x1, w, c11);
+            c21 = Vector256.FusedMultiplyAdd(x2, w, c21);
+            w = Vector256.LoadUnsafe(ref b2, (nuint)p);
+            c02 = Vector256.FusedMultiplyAdd(x0, w, c02);
+            c12 = Vector256.FusedMultiplyAdd(x1, w, c12);
+            c22 = Vector256.FusedMultiplyAdd(x2, w, c22);
+            w = Vector256.LoadUnsafe(ref b3, (nuint)p);
+            c03 = Vector256.FusedMultiplyAdd(x0, w, c03);
+            c13 = Vector256.FusedMultiplyAdd(x1, w, c13);
+            c23 = Vector256.FusedMultiplyAdd(x2, w, c23);
+        }
+
+        float s00 = Vector256.Sum(c00), s01 = Vector256.Sum(c01), s02 = Vector256.Sum(c02), s03 = Vector256.Sum(c03);
+        float s10 = Vector256.Sum(c10), s11 = Vector256.Sum(c11), s12 = Vector256.Sum(c12), s13 = Vector256.Sum(c13);
+        float s20 = Vector256.Sum(c20), s21 = Vector256.Sum(c21), s22 = Vector256.Sum(c22), s23 = Vector256.Sum(c23);
+        for (; p < depth; p++)
+        {
+            float x0 = Unsafe.Add(ref a0, p), x1 = Unsafe.Add(ref a1, p), x2 = Unsafe.Add(ref a2, p);
+            float w0 = Unsafe.Add(ref b0, p), w1 = Unsafe.Add(ref b1, p), w2 = Unsafe.Add(ref b2, p), w3 = Unsafe.Add(ref b3, p);
+            s00 = MathF.FusedMultiplyAdd(x0, w0, s00);
+            s01 = MathF.FusedMultiplyAdd(x0, w1, s01);
+            s02 = MathF.FusedMultiplyAdd(x0, w2, s02);
+            s03 = MathF.FusedMultiplyAdd(x0, w3, s03);
+            s10 = MathF.FusedMultiplyAdd(x1, w0, s10);
+            s11 = MathF.FusedMultiplyAdd(x1, w1, s11);
+            s12 = MathF.FusedMultiplyAdd(x1, w2, s12);
+            s13 = MathF.FusedMultiplyAdd(x1, w3, s13);
+            s20 = MathF.FusedMultiplyAdd(x2, w0, s20);
+            s21 = MathF.FusedMultiplyAdd(x2, w1, s21);
+            s22 = MathF.FusedMultiplyAdd(x2, w2, s22);
+            s23 = MathF.FusedMultiplyAdd(x2, w3, s23);
+        }
+
+        Store4(ref row, s00, s01, s02, s03, ref bias);
+        Store4(ref Unsafe.Add(ref row, ldc), s10, s11, s12, s13, ref bias);
+        Store4(ref Unsafe.Add(ref row, 2 * ldc), s20, s21, s22, s23, ref bias);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store4(ref float row, float s0, float s1, float s2, float s3, ref float bias)
+    {
+        row = s0 + bias;
+        Unsafe.Add(ref row, 1) = s1 + Unsafe.Add(ref bias, 1);
+        Unsafe.Add(ref row, 2) = s2 + Unsafe.Add(ref bias, 2);
+        Unsafe.Add(ref row, 3) = s3 + Unsafe.Add(ref bias, 3);
     }
 
     private const int DepthBlock = 128;

@@ -9,7 +9,8 @@ namespace AgeGroupAnomaly.Tests.Compute;
 public sealed class MatrixKernelsTests
 {
     [TestCase(7, 300, 37)]  // row, depth and column tails; depth spans several depth blocks
-    [TestCase(4, 8, 16)]    // exactly one tile
+    [TestCase(5, 40, 12)]   // a 3-row tile then a 2-row tile
+    [TestCase(4, 8, 16)]    // a 3-row tile and a single row
     [TestCase(1, 3, 5)]     // smaller than any tile
     public void MultiplyTransposed_EqualsTheDefinition(int m, int depth, int n)
     {
