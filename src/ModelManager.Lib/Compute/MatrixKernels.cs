@@ -243,6 +243,81 @@ internal static class MatrixKernels
         Unsafe.Add(ref row, 3) = s3 + Unsafe.Add(ref bias, 3);
     }
 
+    /// <summary>Six rows of a 16-column strip: twelve accumulators, two B loads and six broadcasts per step of depth.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Strip6(ref float a0, int aRowStride, int aDepthStride, ref float bStrip, int ldb, ref float row0, int ldc, int p0, int p1, bool first)
+    {
+        ref float a1 = ref Unsafe.Add(ref a0, aRowStride);
+        ref float a2 = ref Unsafe.Add(ref a1, aRowStride);
+        ref float a3 = ref Unsafe.Add(ref a2, aRowStride);
+        ref float a4 = ref Unsafe.Add(ref a3, aRowStride);
+        ref float a5 = ref Unsafe.Add(ref a4, aRowStride);
+        ref float row1 = ref Unsafe.Add(ref row0, ldc);
+        ref float row2 = ref Unsafe.Add(ref row1, ldc);
+        ref float row3 = ref Unsafe.Add(ref row2, ldc);
+        ref float row4 = ref Unsafe.Add(ref row3, ldc);
+        ref float row5 = ref Unsafe.Add(ref row4, ldc);
+        Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        if (first)
+        {
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = Vector256<float>.Zero;
+        }
+        else
+        {
+            c00 = Vector256.LoadUnsafe(ref row0);
+            c01 = Vector256.LoadUnsafe(ref row0, 8);
+            c10 = Vector256.LoadUnsafe(ref row1);
+            c11 = Vector256.LoadUnsafe(ref row1, 8);
+            c20 = Vector256.LoadUnsafe(ref row2);
+            c21 = Vector256.LoadUnsafe(ref row2, 8);
+            c30 = Vector256.LoadUnsafe(ref row3);
+            c31 = Vector256.LoadUnsafe(ref row3, 8);
+            c40 = Vector256.LoadUnsafe(ref row4);
+            c41 = Vector256.LoadUnsafe(ref row4, 8);
+            c50 = Vector256.LoadUnsafe(ref row5);
+            c51 = Vector256.LoadUnsafe(ref row5, 8);
+        }
+
+        for (int p = p0; p < p1; p++)
+        {
+            ref float bRow = ref Unsafe.Add(ref bStrip, p * ldb);
+            Vector256<float> b0 = Vector256.LoadUnsafe(ref bRow);
+            Vector256<float> b1 = Vector256.LoadUnsafe(ref bRow, 8);
+            int offset = p * aDepthStride;
+            Vector256<float> x = Vector256.Create(Unsafe.Add(ref a0, offset));
+            c00 = Vector256.FusedMultiplyAdd(x, b0, c00);
+            c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+            x = Vector256.Create(Unsafe.Add(ref a1, offset));
+            c10 = Vector256.FusedMultiplyAdd(x, b0, c10);
+            c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+            x = Vector256.Create(Unsafe.Add(ref a2, offset));
+            c20 = Vector256.FusedMultiplyAdd(x, b0, c20);
+            c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+            x = Vector256.Create(Unsafe.Add(ref a3, offset));
+            c30 = Vector256.FusedMultiplyAdd(x, b0, c30);
+            c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+            x = Vector256.Create(Unsafe.Add(ref a4, offset));
+            c40 = Vector256.FusedMultiplyAdd(x, b0, c40);
+            c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
+            x = Vector256.Create(Unsafe.Add(ref a5, offset));
+            c50 = Vector256.FusedMultiplyAdd(x, b0, c50);
+            c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
+        }
+
+        c00.StoreUnsafe(ref row0);
+        c01.StoreUnsafe(ref row0, 8);
+        c10.StoreUnsafe(ref row1);
+        c11.StoreUnsafe(ref row1, 8);
+        c20.StoreUnsafe(ref row2);
+        c21.StoreUnsafe(ref row2, 8);
+        c30.StoreUnsafe(ref row3);
+        c31.StoreUnsafe(ref row3, 8);
+        c40.StoreUnsafe(ref row4);
+        c41.StoreUnsafe(ref row4, 8);
+        c50.StoreUnsafe(ref row5);
+        c51.StoreUnsafe(ref row5, 8);
+    }
+
     private const int DepthBlock = 128;
 
     /// <summary>Columns [0, 16) of C (rows 0..m) over depth [p0, p1); the first block starts from zero, later ones from C.</summary>
@@ -251,6 +326,11 @@ internal static class MatrixKernels
     {
         bool first = p0 == 0;
         int i = 0;
+        for (; i <= m - 6; i += 6)
+        {
+            Strip6(ref Unsafe.Add(ref ar, i * aRowStride), aRowStride, aDepthStride, ref bStrip, ldb, ref Unsafe.Add(ref cStrip, i * ldc), ldc, p0, p1, first);
+        }
+
         for (; i <= m - 4; i += 4)
         {
             ref float a0 = ref Unsafe.Add(ref ar, i * aRowStride);

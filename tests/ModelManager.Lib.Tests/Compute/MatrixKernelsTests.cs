@@ -36,6 +36,7 @@ public sealed class MatrixKernelsTests
     [TestCase(7, 300, 37, false)]
     [TestCase(7, 300, 37, true)]
     [TestCase(5, 1, 40, false)]
+    [TestCase(11, 150, 33, true)] // 6-row, 4-row and single-row blocks; depth spans two blocks
     public void Multiply_EqualsTheDefinition(int m, int depth, int n, bool transposedA)
     {
         float[] a = Random(m * depth, 4), b = Random(depth * n, 5), c = new float[m * n];
