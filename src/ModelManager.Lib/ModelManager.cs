@@ -198,9 +198,17 @@ public sealed class ModelManager
         }
 
         var byModel = new Dictionary<Guid, (LoadedModel Model, List<int> Rows)>();
+        double previousAge = double.NaN;
+        List<int>? previousRows = null;
         for (int i = 0; i < ages.Count; i++)
         {
             StoreValidation.Age(ages[i], nameof(ages), $"Row {i}: ");
+            if (ages[i].Equals(previousAge))
+            {
+                previousRows!.Add(i); // runs of one age (the common batch) are routed once
+                continue;
+            }
+
             ModelRecord record = await _router.ForAgeAsync(ages[i], cancellationToken).ConfigureAwait(false) ?? throw new NoModelForAgeException(ages[i]);
             if (!byModel.TryGetValue(record.Id, out var group))
             {
@@ -209,6 +217,8 @@ public sealed class ModelManager
             }
 
             group.Rows.Add(i);
+            previousAge = ages[i];
+            previousRows = group.Rows;
         }
 
         var results = new ScoreResult[embeddings.Count];
@@ -460,17 +470,72 @@ public sealed class ModelManager
         }
 
         int dimension = model.Kernel.InputSize;
-        var block = new float[rows.Count * dimension];
-        for (int r = 0; r < rows.Count; r++)
-        {
-            Checked(model, embeddings[rows[r]], rows[r]).CopyTo(block, r * dimension);
-        }
+        float[] block = GC.AllocateUninitializedArray<float>(rows.Count * dimension); // every value is overwritten below
+        CheckAndCopyRows(model, embeddings, rows, block);
 
         var errors = new double[rows.Count];
         model.Kernel.ReconstructionErrors(block, errors);
         for (int r = 0; r < rows.Count; r++)
         {
             results[rows[r]] = Result(model, errors[r], []);
+        }
+    }
+
+    /// <summary>
+    /// Checks every row and copies it into <paramref name="block"/>; large batches do this on all
+    /// cores (it streams the whole batch through memory once). A bad row is reported as a
+    /// sequential check would: the lowest-numbered one.
+    /// </summary>
+    private void CheckAndCopyRows(LoadedModel model, IReadOnlyList<float[]> embeddings, List<int> rows, float[] block)
+    {
+        const int RowsPerChunk = 64;
+        int dimension = model.Kernel.InputSize;
+        int chunks = (rows.Count + RowsPerChunk - 1) / RowsPerChunk;
+        if (chunks < 4)
+        {
+            for (int r = 0; r < rows.Count; r++)
+            {
+                Checked(model, embeddings[rows[r]], rows[r]).CopyTo(block, r * dimension);
+            }
+
+            return;
+        }
+
+        int firstBad = int.MaxValue;
+        Parallel.For(0, chunks, chunk =>
+        {
+            int end = Math.Min(rows.Count, (chunk + 1) * RowsPerChunk);
+            for (int r = chunk * RowsPerChunk; r < end; r++)
+            {
+                float[]? row = embeddings[rows[r]];
+                if (row is null || row.Length != dimension || !EmbeddingMatrix.IsAllFinite(row))
+                {
+                    InterlockedMin(ref firstBad, r);
+                    return;
+                }
+
+                row.CopyTo(block, r * dimension);
+            }
+        });
+
+        if (firstBad != int.MaxValue)
+        {
+            Checked(model, embeddings[rows[firstBad]], rows[firstBad]); // throws the row's own exception
+        }
+    }
+
+    private static void InterlockedMin(ref int target, int value)
+    {
+        int current = Volatile.Read(ref target);
+        while (value < current)
+        {
+            int seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
         }
     }
 
@@ -487,7 +552,7 @@ public sealed class ModelManager
         }
         catch (InvalidEmbeddingException ex)
         {
-            throw new InvalidEmbeddingException($"Row {row}: {ex.Message}", ex);
+            throw new InvalidEmbeddingException($"Row {row}: {ex.Message}", row);
         }
 
         return embedding;

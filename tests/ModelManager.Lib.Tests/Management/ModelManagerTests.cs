@@ -149,6 +149,27 @@ public abstract class ModelManagerTests
     }
 
     [Test]
+    public async Task ScoreBatch_LargeBatchWithTwoBadRows_ReportsTheFirstAndEqualsSingleScoresOtherwise()
+    {
+        await AddSamplesAsync(4, 40, seed: 1);
+        await Manager.TrainAgeGroupModelAsync(3, 5);
+        float[][] rows = TestData.Embeddings(600, Dimension, seed: 4); // large enough to be checked on all cores
+        IReadOnlyList<ScoreResult> results = await Manager.ScoreBatchAsync(rows, 4);
+        for (int i = 0; i < rows.Length; i += 37)
+        {
+            results[i].ReconstructionLoss.Should().Be((await Manager.ScoreAsync(rows[i], 4)).ReconstructionLoss);
+        }
+
+        rows[450][3] = float.NaN;
+        rows[130][7] = float.PositiveInfinity;
+
+        InvalidEmbeddingException thrown = (await FluentActions.Awaiting(() => Manager.ScoreBatchAsync(rows, 4))
+            .Should().ThrowAsync<InvalidEmbeddingException>()).Which;
+        thrown.RowIndex.Should().Be(130);
+        thrown.Message.Should().Contain("Row 130");
+    }
+
+    [Test]
     public async Task Score_WithSplitSingleScoresAcrossCores_GivesTheSameResults()
     {
         await AddSamplesAsync(4, 40, seed: 1);
