@@ -7,14 +7,13 @@ namespace AgeGroupAnomaly.Compute;
 /// cores busy anyway. After <see cref="SpinTime"/> without work it sleeps until the next hand-off
 /// (so an engine left undisposed costs a parked thread, not a core); it ends on dispose.
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2213", Justification = "The semaphore is disposed by the worker thread itself when it stops.")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2213", Justification = "The parking is disposed by the worker thread itself when it stops.")]
 internal sealed class ForkJoinWorker : IDisposable
 {
     private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 200; // 5 ms
 
     private readonly Thread _thread;
-    private readonly SemaphoreSlim _wake = new(0);
-    private int _sleeping;
+    private readonly IdleParking _parking = new();
     private Action? _job;
     private long _posted;
     private long _finished;
@@ -52,8 +51,8 @@ internal sealed class ForkJoinWorker : IDisposable
     public void Invoke(Action mine, Action theirs)
     {
         _job = theirs;
-        long ticket = Interlocked.Increment(ref _posted); // a full fence before _sleeping is read
-        Wake();
+        long ticket = Interlocked.Increment(ref _posted); // a full fence before the parking state is read
+        _parking.Wake();
         try
         {
             mine();
@@ -76,20 +75,12 @@ internal sealed class ForkJoinWorker : IDisposable
     public void Dispose()
     {
         _stopping = true;
-        Wake();
+        _parking.Wake();
         _thread.Join();
     }
 
     /// <summary>5 ms: longer than any gap between hand-offs inside a training run.</summary>
     internal static TimeSpan SpinTime => TimeSpan.FromTicks(TimeSpan.TicksPerSecond / 200);
-
-    private void Wake()
-    {
-        if (Interlocked.CompareExchange(ref _sleeping, 2, 1) == 1)
-        {
-            _wake.Release();
-        }
-    }
 
     private void Run()
     {
@@ -102,13 +93,7 @@ internal sealed class ForkJoinWorker : IDisposable
                 Thread.SpinWait(1);
                 if (System.Diagnostics.Stopwatch.GetTimestamp() - idleSince > SpinTicks)
                 {
-                    Interlocked.Exchange(ref _sleeping, 1); // a full fence before _posted and _stopping are read again
-                    if (Volatile.Read(ref _posted) == seen && !_stopping)
-                    {
-                        _wake.Wait();
-                    }
-
-                    Volatile.Write(ref _sleeping, 0);
+                    _parking.Park((Worker: this, Seen: seen), static w => Volatile.Read(ref w.Worker._posted) != w.Seen || w.Worker._stopping);
                     idleSince = System.Diagnostics.Stopwatch.GetTimestamp();
                 }
 
@@ -129,6 +114,6 @@ internal sealed class ForkJoinWorker : IDisposable
             idleSince = System.Diagnostics.Stopwatch.GetTimestamp();
         }
 
-        _wake.Dispose();
+        _parking.Dispose();
     }
 }

@@ -407,8 +407,9 @@ internal static class MatrixKernels
         }
     }
 
+    /// <summary>Σ x[p]·y[p]: 8-lane FMA accumulation, lane sum, then FMAs over the tail (every kernel's per-element order).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Dot(ref float x, ref float y, int length)
+    internal static float Dot(ref float x, ref float y, int length)
     {
         Vector256<float> acc = Vector256<float>.Zero;
         int p = 0;

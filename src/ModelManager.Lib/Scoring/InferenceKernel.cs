@@ -214,7 +214,7 @@ public sealed class InferenceKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double SquaredDistance(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    internal static double SquaredDistance(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         // Accumulated in double: the threshold comparison should not hinge on float rounding.
         double sum = 0;
@@ -260,26 +260,8 @@ public sealed class InferenceKernel
 
     // Dot and Dot4 use the same per-row order: 8-lane FMA accumulation, lane sum, then the tail.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Dot(ReadOnlySpan<float> w, ReadOnlySpan<float> x)
-    {
-        ref float wr = ref MemoryMarshal.GetReference(w);
-        ref float xr = ref MemoryMarshal.GetReference(x);
-        int n = w.Length;
-        int k = 0;
-        Vector256<float> acc = Vector256<float>.Zero;
-        for (; k <= n - 8; k += 8)
-        {
-            acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref wr, (nuint)k), Vector256.LoadUnsafe(ref xr, (nuint)k), acc);
-        }
-
-        float sum = Vector256.Sum(acc);
-        for (; k < n; k++)
-        {
-            sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref wr, k), Unsafe.Add(ref xr, k), sum);
-        }
-
-        return sum;
-    }
+    private static float Dot(ReadOnlySpan<float> w, ReadOnlySpan<float> x) =>
+        MatrixKernels.Dot(ref MemoryMarshal.GetReference(w), ref MemoryMarshal.GetReference(x), w.Length);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (float, float, float, float) Dot4(ReadOnlySpan<float> w, ReadOnlySpan<float> x0, ReadOnlySpan<float> x1, ReadOnlySpan<float> x2, ReadOnlySpan<float> x3)

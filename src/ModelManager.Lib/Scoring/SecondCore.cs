@@ -13,7 +13,7 @@ namespace AgeGroupAnomaly.Scoring;
 /// the next one), so a score never waits for a thread to be scheduled. Only one caller uses the
 /// helper at a time. Each output is computed exactly as on one core, so results do not change.
 /// </remarks>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "A process-wide singleton: its semaphore lives as long as the process.")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "A process-wide singleton: its parking lives as long as the process.")]
 internal sealed class SecondCore
 {
     /// <summary>How long the helper keeps spinning after a job before it sleeps (OpenMP runtimes spin for similar spans).</summary>
@@ -21,10 +21,9 @@ internal sealed class SecondCore
 
     private static readonly Lazy<SecondCore> s_shared = new(() => new SecondCore(), LazyThreadSafetyMode.ExecutionAndPublication);
 
-    private readonly SemaphoreSlim _wake = new(0);
+    private readonly Compute.IdleParking _parking = new();
     private readonly long _spinTicks = (long)(SpinTime.TotalSeconds * Stopwatch.Frequency);
     private int _claimed;          // 1 while a caller owns the job slot
-    private int _sleeping;         // 1 while the helper is (about to be) blocked on _wake
     private long _published;       // job number; the helper runs a job when this moves
     private int _callerLayer;      // last layer whose lower half the caller has written
     private int _helperLayer;      // last layer whose upper half the helper has written
@@ -52,9 +51,9 @@ internal sealed class SecondCore
     /// </summary>
     public bool TryForward(InferenceKernel kernel, ReadOnlySpan<float> input, Span<float> output)
     {
-        if (Volatile.Read(ref _sleeping) != 0)
+        if (!_parking.IsAwake)
         {
-            WakeHelper();
+            _parking.Wake();
             return false;
         }
 
@@ -66,11 +65,8 @@ internal sealed class SecondCore
         try
         {
             Prepare(kernel, input);
-            Interlocked.Increment(ref _published); // a full fence: the job is visible before _sleeping is read
-            if (Volatile.Read(ref _sleeping) != 0)
-            {
-                WakeHelper(); // it is going to sleep just now; woken, it still runs this job
-            }
+            Interlocked.Increment(ref _published); // a full fence: the job is visible before the parking state is read
+            _parking.Wake(); // if it is going to sleep just now, woken it still runs this job
 
             int last = kernel.LayerCount - 1;
             for (int l = 0; l <= last; l++)
@@ -115,14 +111,6 @@ internal sealed class SecondCore
         Volatile.Write(ref _helperLayer, -1);
     }
 
-    private void WakeHelper()
-    {
-        if (Interlocked.CompareExchange(ref _sleeping, 2, 1) == 1)
-        {
-            _wake.Release();
-        }
-    }
-
     private static void WaitFor(ref int layer, int target)
     {
         while (Volatile.Read(ref layer) < target)
@@ -143,13 +131,7 @@ internal sealed class SecondCore
                 Thread.SpinWait(1);
                 if (Stopwatch.GetTimestamp() - start > _spinTicks)
                 {
-                    Interlocked.Exchange(ref _sleeping, 1); // a full fence before the job counter is read again
-                    if (Volatile.Read(ref _published) == seen)
-                    {
-                        _wake.Wait();
-                    }
-
-                    Volatile.Write(ref _sleeping, 0);
+                    _parking.Park((Core: this, Seen: seen), static c => Volatile.Read(ref c.Core._published) != c.Seen);
                     start = Stopwatch.GetTimestamp();
                 }
             }
