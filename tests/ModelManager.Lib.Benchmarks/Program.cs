@@ -3,10 +3,16 @@ using BenchmarkDotNet.Running;
 
 // --quick [--smoke]: one JSON line of headline figures measured in this run.
 // --scoring-process DB CHECKPOINTS ROWS: the scoring-only child the quick mode measures.
+// --native-load-check CHECKPOINTS: trains and scores on the CPU, says whether libtorch was mapped (tests).
 // Anything else goes to BenchmarkDotNet (for example --filter '*').
 if (args.Length > 0 && args[0] == "--scoring-process")
 {
     return await QuickMode.ScoringProcessAsync(args[1], args[2], int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
+}
+
+if (args.Length > 1 && args[0] == "--native-load-check")
+{
+    return await NativeLoadCheck.RunAsync(args[1]);
 }
 
 if (args.Contains("--quick"))

@@ -20,6 +20,9 @@ public sealed record ModelArchitecture(int InputSize, ImmutableArray<int> Hidden
     /// <summary>Multiply-accumulate operations of one forward pass of one embedding.</summary>
     public long MultiplyAccumulatesPerSample => Layers.Sum(l => (long)l.InputSize * l.OutputSize);
 
+    /// <summary>The shape with its parameter counts (every parameter is trainable).</summary>
+    public ArchitectureInfo Info => new(InputSize, HiddenSizes, Dropout, ParameterCount, ParameterCount);
+
     private IReadOnlyList<LinearLayerShape>? _layers;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad field when the shape is unusable.</summary>

@@ -32,6 +32,29 @@ internal static class TorchRuntime
         }
     }
 
+    /// <summary>
+    /// Whether a CUDA build of libtorch sits beside the application (TorchSharp-cuda-* packages
+    /// bring <c>libtorch_cuda</c>); looked up without loading anything.
+    /// </summary>
+    internal static bool CudaLibraryPresent() => CudaLibrary.Value;
+
+    /// <summary>Loads TorchSharp and asks it for a CUDA device.</summary>
+    internal static bool CudaAvailable()
+    {
+        EnsureAvailable();
+        return torch.cuda.is_available();
+    }
+
+    private static readonly Lazy<bool> CudaLibrary = new(() =>
+    {
+        string[] names = ["libtorch_cuda.so", "torch_cuda.dll"];
+        string baseDirectory = AppContext.BaseDirectory;
+        IEnumerable<string> folders = [baseDirectory, .. Directory.Exists(Path.Combine(baseDirectory, "runtimes"))
+            ? Directory.EnumerateDirectories(Path.Combine(baseDirectory, "runtimes")).Select(r => Path.Combine(r, "native"))
+            : []];
+        return folders.Any(folder => names.Any(name => File.Exists(Path.Combine(folder, name))));
+    });
+
     /// <summary>Runs <paramref name="load"/> and returns what it threw, if anything.</summary>
     internal static Exception? TryLoad(Action load)
     {

@@ -16,8 +16,9 @@ namespace AgeGroupAnomaly.Training;
 /// clipping, ReduceLROnPlateau, early stopping, emergency stop) and restores the best epoch's weights.
 /// </summary>
 /// <remarks>
-/// TorchSharp's random generator and thread count are process-wide, so trainings in one process
-/// run one at a time; that is what makes a seeded run bit-for-bit repeatable.
+/// On the CPU the managed engine trains without libtorch, and trainings may run in parallel. The
+/// TorchSharp engine (CUDA, or the reference) sets libtorch's process-wide thread count, so those
+/// trainings run one at a time.
 /// </remarks>
 public sealed class AutoencoderTrainer
 {
@@ -94,6 +95,14 @@ public sealed class AutoencoderTrainer
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        string deviceName = _config.ResolveDevice();
+        if (deviceName == "cpu" && !UseReferenceEngine)
+        {
+            // The managed engine: no libtorch, no process-wide state, so trainings may run side by side.
+            return Guarded(() => TrainCore(data, deviceName, progress, cancellationToken));
+        }
+
+        // TorchSharp's thread count is process-wide: trainings that use libtorch run one at a time.
         TorchRuntime.EnsureAvailable();
         lock (TorchGate)
         {
@@ -105,15 +114,7 @@ public sealed class AutoencoderTrainer
                     torch.set_num_threads(threads);
                 }
 
-                return TrainCore(data, progress, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                throw;
-            }
-            catch (Exception ex) when (ex is not ModelManagerException)
-            {
-                throw new AutoencoderTrainingException($"Training failed: {ex.Message}", ex);
+                return Guarded(() => TrainCore(data, deviceName, progress, cancellationToken));
             }
             finally
             {
@@ -125,7 +126,19 @@ public sealed class AutoencoderTrainer
         }
     }
 
-    private TrainedAutoencoder TrainCore(EmbeddingMatrix data, IProgress<EpochRecord>? progress, CancellationToken cancellationToken)
+    private static TrainedAutoencoder Guarded(Func<TrainedAutoencoder> train)
+    {
+        try
+        {
+            return train();
+        }
+        catch (Exception ex) when (ex is not ModelManagerException and not OperationCanceledException)
+        {
+            throw new AutoencoderTrainingException($"Training failed: {ex.Message}", ex);
+        }
+    }
+
+    private TrainedAutoencoder TrainCore(EmbeddingMatrix data, string deviceName, IProgress<EpochRecord>? progress, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         var rng = new Random(_config.Seed);
@@ -135,20 +148,17 @@ public sealed class AutoencoderTrainer
         int[] trainRows = order[..trainCount];
         int[] validationRows = order[trainCount..];
 
-        string deviceName = _config.ResolveDevice();
-        Device device = torch.device(deviceName);
         var architecture = new ModelArchitecture(data.Dimension, _config.HiddenSizes, _config.Dropout);
         TrainingLog.TrainingStarted(_logger, data.Rows, data.Dimension, trainCount, validationCount, architecture, deviceName);
 
-        // TorchSharp's seeded initialisation on every path, so both engines start from the same weights.
-        torch.manual_seed(_config.Seed);
-        var model = new AutoencoderModel(architecture);
+        // Managed seeded initialisation (torch.nn.Linear's distribution) on every path, so both engines start from the same weights.
+        ModelWeights initial = WeightInitializer.Initialize(architecture, _config.Seed);
+        AutoencoderModel? module = null;
         try
         {
-            model.to(device);
-            using ITrainingEngine engine = device.type == DeviceType.CPU && !UseReferenceEngine
-                ? new CpuTrainingEngine(model.ToWeights(), data.Values, _config.BatchSize, _config.LearningRate, _config.Seed, _config.CpuThreads ?? Environment.ProcessorCount)
-                : new TorchTrainingEngine(model, data.Values, data.Dimension, device, _config.LearningRate, _config.Seed);
+            using ITrainingEngine engine = deviceName == "cpu" && !UseReferenceEngine
+                ? new CpuTrainingEngine(initial, data.Values, Math.Min(_config.BatchSize, data.Rows), _config.LearningRate, _config.Seed, _config.CpuThreads ?? Environment.ProcessorCount)
+                : TorchEngine(initial, data, deviceName, out module);
             var scheduler = new PlateauSchedule(_config.LearningRate, factor: 0.5, patience: 5);
             var earlyStopping = new EarlyStopping(_config.EarlyStoppingPatience, _config.MinDelta);
 
@@ -220,8 +230,11 @@ public sealed class AutoencoderTrainer
                 throw new AutoencoderTrainingException("No epoch produced a finite validation loss; no usable weights were produced.");
             }
 
-            model.LoadWeights(best);
-            model.eval();
+            if (module is not null)
+            {
+                module.LoadWeights(best);
+                module.eval();
+            }
 
             // Calibrate with the same managed kernel that scores later, so a training row scores
             // exactly its calibration error (no float32-vs-kernel rounding at the threshold).
@@ -244,7 +257,7 @@ public sealed class AutoencoderTrainer
                 FinalTrainLoss = last.TrainLoss,
                 FinalValidationLoss = last.ValidationLoss,
                 StopReason = reason,
-                Architecture = model.Architecture,
+                Architecture = architecture.Info,
                 Config = _config,
                 TrainCount = trainCount,
                 ValidationCount = validationCount,
@@ -257,13 +270,21 @@ public sealed class AutoencoderTrainer
                 ValidationRowIndices = [.. validationRows],
             };
             TrainingLog.TrainingFinished(_logger, result.EpochsTrained, reason, bestValidation, bestEpoch, threshold, total.ElapsedMilliseconds);
-            return new TrainedAutoencoder(model, result);
+            return new TrainedAutoencoder(result, module);
         }
         catch
         {
-            model.Dispose();
+            module?.Dispose();
             throw;
         }
+    }
+
+    private TorchTrainingEngine TorchEngine(ModelWeights initial, EmbeddingMatrix data, string deviceName, out AutoencoderModel module)
+    {
+        Device device = torch.device(deviceName);
+        module = AutoencoderModel.FromWeights(initial);
+        module.to(device);
+        return new TorchTrainingEngine(module, data.Values, data.Dimension, device, _config.LearningRate, _config.Seed);
     }
 
     /// <summary>Mean of per-batch MSE losses over the given rows in eval mode (the validation loss).</summary>

@@ -132,19 +132,29 @@ public sealed partial record TrainingConfig
         }
     }
 
-    /// <summary>The device to train on: "auto" becomes "cuda" when TorchSharp reports CUDA, else "cpu".</summary>
+    /// <summary>
+    /// The device to train on: "auto" becomes "cuda" when a CUDA build of libtorch is installed
+    /// and reports a device, else "cpu" (without loading libtorch when no CUDA build is present).
+    /// </summary>
     /// <returns>"cpu", "cuda" or "cuda:N".</returns>
     public string ResolveDevice()
     {
         Validate();
         string device = Device.ToLowerInvariant();
-        if (device != "auto")
+        if (device == "auto")
         {
-            return device;
+            return Native.TorchRuntime.CudaLibraryPresent() && Native.TorchRuntime.CudaAvailable() ? "cuda" : "cpu";
         }
 
-        Native.TorchRuntime.EnsureAvailable();
-        return TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu";
+        if (device != "cpu" && !Native.TorchRuntime.CudaLibraryPresent())
+        {
+            throw new ArgumentException(
+                $"Device is '{Device}', but only the CPU build of libtorch (TorchSharp-cpu, which ModelManager.Lib brings) is installed. "
+                + "To train on CUDA, add a PackageReference to TorchSharp-cuda-linux (or TorchSharp-cuda-windows) of the same TorchSharp version to the application, or use \"auto\" or \"cpu\".",
+                nameof(Device));
+        }
+
+        return device;
     }
 
     /// <inheritdoc />

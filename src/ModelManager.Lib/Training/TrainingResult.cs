@@ -90,21 +90,51 @@ public sealed record TrainingResult
     public required TimeSpan Duration { get; init; }
 }
 
-/// <summary>A trained module together with its result. Dispose it to free the module's native memory.</summary>
+/// <summary>
+/// A training's result, with its weights as a TorchSharp module on demand. Dispose it to free the
+/// module's native memory.
+/// </summary>
+/// <remarks>
+/// The module is built from <see cref="TrainingResult.Weights"/> the first time <see cref="Model"/>
+/// is read, so a CPU training that never asks for it never loads libtorch.
+/// </remarks>
 public sealed class TrainedAutoencoder : IDisposable
 {
-    internal TrainedAutoencoder(AutoencoderModel model, TrainingResult result)
+    private readonly Lock _gate = new();
+    private AutoencoderModel? _model;
+    private bool _disposed;
+
+    internal TrainedAutoencoder(TrainingResult result, AutoencoderModel? model = null)
     {
-        Model = model;
         Result = result;
+        _model = model;
     }
 
-    /// <summary>The module holding the best epoch's weights, in eval mode.</summary>
-    public AutoencoderModel Model { get; }
+    /// <summary>The module holding the best epoch's weights, in eval mode (built on first use).</summary>
+    /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
+    public AutoencoderModel Model
+    {
+        get
+        {
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                return _model ??= AutoencoderModel.FromWeights(Result.Weights);
+            }
+        }
+    }
 
     /// <summary>Figures, history, statistics and weights.</summary>
     public TrainingResult Result { get; }
 
     /// <inheritdoc />
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            _model?.Dispose();
+            _model = null;
+        }
+    }
 }

@@ -72,6 +72,17 @@ public sealed class SampleProgramTests : ProgramTestBase
         json.RootElement.GetProperty("scoring_process_rss_mb").GetDouble().Should().BeGreaterThan(0);
     }
 
+    [Test]
+    [Platform("Linux")]
+    public void CpuTrainingAndScoring_InAFreshProcess_NeverMapLibtorch()
+    {
+        (int exit, string output, string errors) = TestEnvironment.RunProgram(
+            TestEnvironment.ProgramPath("tests/ModelManager.Lib.Benchmarks", "ModelManager.Lib.Benchmarks"), Work, "--native-load-check", Path.Combine(Work, "ck"));
+
+        exit.Should().Be(0, errors);
+        output.Should().Contain("scored True").And.Contain("libtorch mapped False");
+    }
+
     private string WriteCsv(string name, int rows, int dimension)
     {
         string path = Path.Combine(Work, name);

@@ -55,4 +55,15 @@ public sealed class TrainingConfigTests
         TrainingConfig.Default.ResolveDevice().Should().Be(TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu");
         (TrainingConfig.Default with { Device = "CPU" }).ResolveDevice().Should().Be("cpu");
     }
+
+    [TestCase("cuda")]
+    [TestCase("cuda:0")]
+    public void ResolveDevice_Cuda_OnTheCpuOnlyPackage_SaysWhatToAdd(string device)
+    {
+        Action resolve = () => (TrainingConfig.Default with { Device = device }).ResolveDevice();
+
+        resolve.Should().Throw<ArgumentException>()
+            .WithMessage("*only the CPU build of libtorch*TorchSharp-cuda-linux*")
+            .And.ParamName.Should().Be("Device");
+    }
 }
