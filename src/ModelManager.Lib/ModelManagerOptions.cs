@@ -4,22 +4,26 @@ using AgeGroupAnomaly.Training;
 namespace AgeGroupAnomaly;
 
 /// <summary>Settings of a <see cref="ModelManager"/>.</summary>
-public sealed record ModelManagerOptions
+public sealed class ModelManagerOptions
 {
-    /// <summary>Directory that holds one checkpoint file per model. Required.</summary>
-    public required string CheckpointDirectory { get; init; }
+    /// <summary>
+    /// Folder that holds one checkpoint file per model (a <see cref="Checkpoints.FileCheckpointStore"/>).
+    /// Required unless the manager is given an <see cref="Checkpoints.ICheckpointStore"/>.
+    /// </summary>
+    /// <value>The default is null.</value>
+    public string? CheckpointDirectory { get; set; }
 
     /// <summary>Most models kept loaded at once (least recently used are evicted), at least 1.</summary>
     /// <value>The default is 16.</value>
-    public int CacheCapacity { get; init; } = 16;
+    public int CacheCapacity { get; set; } = 16;
 
     /// <summary>Configuration used when a call passes none.</summary>
     /// <value>The default is <see cref="TrainingConfig.Default"/>.</value>
-    public TrainingConfig DefaultTrainingConfig { get; init; } = TrainingConfig.Default;
+    public TrainingConfig DefaultTrainingConfig { get; set; } = TrainingConfig.Default;
 
     /// <summary>Named embedding segments whose losses scores also report.</summary>
     /// <value>The default is none.</value>
-    public IReadOnlyList<EmbeddingSegment> Segments { get; init; } = [];
+    public IReadOnlyList<EmbeddingSegment> Segments { get; set; } = [];
 
     /// <summary>
     /// How long the list of active models used to route scores by age may be reused before it is
@@ -27,7 +31,7 @@ public sealed record ModelManagerOptions
     /// bounds how long changes made by other processes take to be seen.
     /// </summary>
     /// <value>The default is 2 seconds.</value>
-    public TimeSpan ActiveModelsRefreshInterval { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan ActiveModelsRefreshInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// Scores single embeddings on two cores: one process-wide helper thread computes half of
@@ -38,14 +42,14 @@ public sealed record ModelManagerOptions
     /// identical bit for bit either way. Ignored on a single-core machine.
     /// </summary>
     /// <value>The default is false.</value>
-    public bool SplitSingleScoresAcrossCores { get; init; }
+    public bool SplitSingleScoresAcrossCores { get; set; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
-        if (string.IsNullOrWhiteSpace(CheckpointDirectory))
+        if (CheckpointDirectory is not null && string.IsNullOrWhiteSpace(CheckpointDirectory))
         {
-            throw new ArgumentException("CheckpointDirectory is empty; give the directory for checkpoint files.", nameof(CheckpointDirectory));
+            throw new ArgumentException("CheckpointDirectory is blank; give a folder or leave it null.", nameof(CheckpointDirectory));
         }
 
         if (CacheCapacity < 1)

@@ -73,7 +73,7 @@ internal static class QuickMode
             figures["batch_pct_of_matmul"] = Round(100 * 2 * architecture.MultiplyAccumulatesPerSample * batchPerSecond / (gflops * 1e9));
             figures["load_ms"] = Round(await LoadMillisecondsAsync(manager, trained.ModelId, s.Dimension, s.Loads));
 
-            figures["scoring_process_rss_mb"] = Round(await ScoringProcessRssMegabytesAsync(manager, data, db, checkpoints, s));
+            figures["scoring_process_rss_mb"] = Round(await ScoringProcessRssMegabytesAsync(manager, store, data, db, checkpoints, s));
             figures["train_rss_growth_pct"] = Round(await TrainingRssGrowthPercentAsync(manager, s.RssTrainings));
 
             Console.WriteLine(JsonSerializer.Serialize(figures));
@@ -318,12 +318,12 @@ internal static class QuickMode
     }
 
     /// <summary>Trains 9 more models, then runs a child process that only loads and scores.</summary>
-    private static async Task<double> ScoringProcessRssMegabytesAsync(ModelManager manager, float[][] data, string db, string checkpoints, Sizes s)
+    private static async Task<double> ScoringProcessRssMegabytesAsync(ModelManager manager, IModelStore store, float[][] data, string db, string checkpoints, Sizes s)
     {
         var fast = TrainingConfig.Default with { HiddenSizes = [.. s.Hidden], Epochs = 1 };
         for (int age = 10; age < 19; age++)
         {
-            await manager.Store.AddSamplesAsync([.. data.Take(s.Rows / 4).Select(r => new NewSample(age, r))]);
+            await store.AddSamplesAsync([.. data.Take(s.Rows / 4).Select(r => new NewSample(age, r))]);
             await manager.TrainAgeGroupModelAsync(age, age, fast);
         }
 

@@ -1,17 +1,16 @@
 namespace AgeGroupAnomaly.Compute;
 
 /// <summary>
-/// A second thread dedicated to one training run: it spin-waits for the other half of each split
-/// product, so a hand-off costs a cache-line round trip instead of a thread-pool wake-up. A
-/// training step makes a dozen hand-offs within a couple of milliseconds, and the run keeps both
-/// cores busy anyway. After <see cref="SpinTime"/> without work it sleeps until the next hand-off
-/// (so an engine left undisposed costs a parked thread, not a core); it ends on dispose.
+/// The library's one helper-thread mechanism: a second thread owned by one object (a training
+/// engine, or a manager that splits single scores across cores) that spin-waits for the other half
+/// of each job, so a hand-off costs a cache-line round trip instead of a thread-pool wake-up.
+/// After its spin time without work it sleeps until the next hand-off (an owner left undisposed
+/// costs a parked thread, not a core); it ends when its owner disposes it.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2213", Justification = "The parking is disposed by the worker thread itself when it stops.")]
 internal sealed class ForkJoinWorker : IDisposable
 {
-    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 200; // 5 ms
-
+    private readonly long _spinTicks;
     private readonly Thread _thread;
     private readonly IdleParking _parking = new();
     private Action? _job;
@@ -21,11 +20,23 @@ internal sealed class ForkJoinWorker : IDisposable
     private volatile bool _stopping;
     private int _nextChunk;
 
-    public ForkJoinWorker()
+    /// <param name="name">The thread's name (seen in debuggers and dumps).</param>
+    /// <param name="spinTime">How long it spins for the next job before it sleeps; null for <see cref="TrainingSpinTime"/>.</param>
+    public ForkJoinWorker(string name = "ModelManager training worker", TimeSpan? spinTime = null)
     {
-        _thread = new Thread(Run) { IsBackground = true, Name = "ModelManager training worker" };
+        _spinTicks = (long)((spinTime ?? TrainingSpinTime).TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        _thread = new Thread(Run) { IsBackground = true, Name = name };
         _thread.Start();
     }
+
+    /// <summary>False while the worker sleeps (or is about to): a job posted now waits for the OS to wake it.</summary>
+    public bool IsAwake => _parking.IsAwake;
+
+    /// <summary>Whether the thread has ended (after <see cref="Dispose"/>).</summary>
+    public bool HasEnded => !_thread.IsAlive;
+
+    /// <summary>Wakes a sleeping worker so that it spins again for the next job.</summary>
+    public void Wake() => _parking.Wake();
 
     /// <summary>
     /// Runs <paramref name="body"/> for chunks 0 … <paramref name="chunks"/> − 1, the caller and the
@@ -80,7 +91,7 @@ internal sealed class ForkJoinWorker : IDisposable
     }
 
     /// <summary>5 ms: longer than any gap between hand-offs inside a training run.</summary>
-    internal static TimeSpan SpinTime => TimeSpan.FromTicks(TimeSpan.TicksPerSecond / 200);
+    internal static TimeSpan TrainingSpinTime => TimeSpan.FromTicks(TimeSpan.TicksPerSecond / 200);
 
     private void Run()
     {
@@ -91,7 +102,7 @@ internal sealed class ForkJoinWorker : IDisposable
             if (Volatile.Read(ref _posted) == seen)
             {
                 Thread.SpinWait(1);
-                if (System.Diagnostics.Stopwatch.GetTimestamp() - idleSince > SpinTicks)
+                if (System.Diagnostics.Stopwatch.GetTimestamp() - idleSince > _spinTicks)
                 {
                     _parking.Park((Worker: this, Seen: seen), static w => Volatile.Read(ref w.Worker._posted) != w.Seen || w.Worker._stopping);
                     idleSince = System.Diagnostics.Stopwatch.GetTimestamp();

@@ -35,7 +35,7 @@ public enum ModelLoadFailure
 }
 
 /// <summary>A model could not be loaded; <see cref="ModelId"/> and <see cref="Reason"/> say which and why.</summary>
-public sealed class ModelLoadingException : ModelManagerException
+public class ModelLoadingException : ModelManagerException
 {
     /// <summary>Creates an exception with a default message.</summary>
     public ModelLoadingException()
@@ -65,6 +65,17 @@ public sealed class ModelLoadingException : ModelManagerException
     /// <param name="innerException">The cause, if any.</param>
     public ModelLoadingException(Guid? modelId, ModelLoadFailure reason, string detail, Exception? innerException = null)
         : base($"Model {(modelId is { } id ? id.ToString() : "(unrecorded)")} could not be loaded ({reason}): {detail}", innerException!)
+    {
+        ModelId = modelId;
+        Reason = reason;
+    }
+
+    /// <summary>Creates an exception with a complete message, for derived types.</summary>
+    /// <param name="message">What went wrong.</param>
+    /// <param name="modelId">The model, when known.</param>
+    /// <param name="reason">Why loading failed.</param>
+    protected ModelLoadingException(string message, Guid? modelId, ModelLoadFailure reason)
+        : base(message)
     {
         ModelId = modelId;
         Reason = reason;

@@ -19,8 +19,8 @@ internal static partial class ManagerLog
     [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Recording model {ModelId} failed; its checkpoint {CheckpointPath} was removed again")]
     public static partial void RecordFailedCheckpointRemoved(ILogger logger, Guid modelId, string checkpointPath, Exception exception);
 
-    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Removed {Count} orphaned checkpoint files and {TemporaryCount} temporary files")]
-    public static partial void OrphansRemoved(ILogger logger, int count, int temporaryCount);
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Removed {Count} orphaned checkpoints")]
+    public static partial void OrphansRemoved(ILogger logger, int count);
 
     [LoggerMessage(EventId = 3000, Level = LogLevel.Debug, Message = "Model {ModelId} loaded into the cache in {ElapsedMs} ms")]
     public static partial void ModelLoaded(ILogger logger, Guid modelId, double elapsedMs);

@@ -1,3 +1,5 @@
+using AgeGroupAnomaly.Scoring;
+
 namespace AgeGroupAnomaly.Management;
 
 /// <summary>

@@ -64,6 +64,29 @@ public sealed record ModelInfo
 
     /// <summary>How the threshold was chosen.</summary>
     public required ThresholdPolicy ThresholdPolicy { get; init; }
+
+    internal static ModelInfo From(Storage.ModelRecord record)
+    {
+        ModelParameters p = ModelParameters.Parse(record.Id, record.ParametersJson);
+        return new ModelInfo
+        {
+            Id = record.Id,
+            AgeMin = record.AgeMin,
+            AgeMax = record.AgeMax,
+            ModelType = record.ModelType,
+            EmbeddingDimension = record.EmbeddingDimension,
+            SampleCount = record.SampleCount,
+            Threshold = record.Threshold,
+            CreatedUtc = record.CreatedUtc,
+            IsActive = record.IsActive,
+            Architecture = p.Architecture,
+            Config = p.Config,
+            Metrics = p.Metrics,
+            History = p.History,
+            BestValidationLoss = p.BestValidationLoss,
+            ThresholdPolicy = p.ThresholdPolicy,
+        };
+    }
 }
 
 /// <summary>A proposed age range for one model.</summary>

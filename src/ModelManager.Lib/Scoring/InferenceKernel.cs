@@ -74,7 +74,7 @@ public sealed class InferenceKernel
     {
         CheckLength(input.Length);
         Span<float> reconstruction = Scratch(2 * _maxWidth + InputSize).Slice(2 * _maxWidth, InputSize);
-        if (!(UseSecondCore && SecondCore.Shared.TryForward(this, input, reconstruction)))
+        if (!(SecondCore is { } helper && helper.TryForward(this, input, reconstruction)))
         {
             ReconstructInto(input, reconstruction);
         }
@@ -83,11 +83,10 @@ public sealed class InferenceKernel
     }
 
     /// <summary>
-    /// Whether single-embedding scores may hand half of every layer to <see cref="SecondCore"/>'s
-    /// helper thread (when it is free and awake; otherwise the caller computes alone). Results are
-    /// the same bit for bit either way.
+    /// A helper that single-embedding scores may hand half of every layer to (when it is free and
+    /// awake; otherwise the caller computes alone), or null. Results are the same bit for bit either way.
     /// </summary>
-    internal bool UseSecondCore { get; init; }
+    internal SecondCore? SecondCore { get; init; }
 
     internal int LayerCount => _layers.Length;
 

@@ -1,30 +1,31 @@
-using System.Diagnostics;
+using AgeGroupAnomaly.Compute;
 
 namespace AgeGroupAnomaly.Scoring;
 
 /// <summary>
-/// One process-wide helper thread that computes the upper half of every layer of a single-embedding
-/// forward pass while the caller computes the lower half, so the 2 MB of weights a score must read
-/// come through two cores' caches at once. Opt-in (<see cref="ModelManagerOptions.SplitSingleScoresAcrossCores"/>).
+/// Splits a single-embedding forward pass across two cores: a helper thread computes the upper half
+/// of every layer while the caller computes the lower half, so the weights a score must read come
+/// through two cores' caches at once. Owned by the <see cref="ModelManager"/> that enabled
+/// <see cref="ModelManagerOptions.SplitSingleScoresAcrossCores"/> and ended with its disposal.
 /// </summary>
 /// <remarks>
-/// The helper spin-waits for work for <see cref="SpinTime"/> after its last job, then sleeps; a
-/// caller that finds it asleep or busy with another caller's score computes alone (and wakes it for
-/// the next one), so a score never waits for a thread to be scheduled. Only one caller uses the
-/// helper at a time. Each output is computed exactly as on one core, so results do not change.
+/// The helper is a <see cref="ForkJoinWorker"/> that spins for <see cref="SpinTime"/> after a job
+/// and then sleeps. <see cref="TryForward"/> never waits for a thread to be scheduled: a caller
+/// that finds the helper asleep wakes it for the next score and computes alone, and a caller that
+/// finds it serving another score computes alone. Each output is computed exactly as on one core,
+/// so results do not depend on which path ran.
 /// </remarks>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "A process-wide singleton: its parking lives as long as the process.")]
-internal sealed class SecondCore
+internal sealed class SecondCore : IDisposable
 {
-    /// <summary>How long the helper keeps spinning after a job before it sleeps (OpenMP runtimes spin for similar spans).</summary>
+    /// <summary>How long the helper spins after a job before it sleeps (OpenMP runtimes spin for similar spans).</summary>
     public static readonly TimeSpan SpinTime = TimeSpan.FromMilliseconds(1);
 
-    private static readonly Lazy<SecondCore> s_shared = new(() => new SecondCore(), LazyThreadSafetyMode.ExecutionAndPublication);
-
-    private readonly Compute.IdleParking _parking = new();
-    private readonly long _spinTicks = (long)(SpinTime.TotalSeconds * Stopwatch.Frequency);
-    private int _claimed;          // 1 while a caller owns the job slot
-    private long _published;       // job number; the helper runs a job when this moves
+    private readonly ForkJoinWorker _worker = new("ModelManager scoring helper", SpinTime);
+    private readonly Action _callerHalves;
+    private readonly Action _helperHalves;
+    private int _claimed;          // 1 while a caller (or Dispose) owns the helper
+    private bool _disposed;
+    private long _jobsRun;
     private int _callerLayer;      // last layer whose lower half the caller has written
     private int _helperLayer;      // last layer whose upper half the helper has written
     private InferenceKernel? _kernel;
@@ -33,17 +34,18 @@ internal sealed class SecondCore
     private float[] _b = [];
     private float[] _output = [];
 
-    private SecondCore()
+    public SecondCore()
     {
-        var thread = new Thread(Run) { IsBackground = true, Name = "ModelManager scoring helper" };
-        thread.Start();
+        // Delegates made once: a score allocates nothing but its result.
+        _callerHalves = CallerHalves;
+        _helperHalves = HelperHalves;
     }
 
-    /// <summary>The helper (started on first use).</summary>
-    public static SecondCore Shared => s_shared.Value;
+    /// <summary>Scores whose upper halves the helper computed.</summary>
+    public long JobsRun => Interlocked.Read(ref _jobsRun);
 
-    /// <summary>Number of scores the helper has taken half of (for tests).</summary>
-    public long JobsRun => Volatile.Read(ref _published);
+    /// <summary>Whether the helper thread has ended.</summary>
+    public bool HasEnded => _worker.HasEnded;
 
     /// <summary>
     /// Runs the forward pass on two cores when the helper is free and awake; false (nothing done)
@@ -51,37 +53,59 @@ internal sealed class SecondCore
     /// </summary>
     public bool TryForward(InferenceKernel kernel, ReadOnlySpan<float> input, Span<float> output)
     {
-        if (!_parking.IsAwake)
+        if (!_worker.IsAwake)
         {
-            _parking.Wake();
+            if (!Volatile.Read(ref _disposed))
+            {
+                _worker.Wake();
+            }
+
             return false;
         }
 
+        return TryClaim() && ForwardClaimed(kernel, input, output);
+    }
+
+    /// <summary>Runs the forward pass on two cores, waiting for the helper if it sleeps; false only after disposal or while another caller uses it.</summary>
+    internal bool Forward(InferenceKernel kernel, ReadOnlySpan<float> input, Span<float> output) =>
+        TryClaim() && ForwardClaimed(kernel, input, output);
+
+    public void Dispose()
+    {
+        Volatile.Write(ref _disposed, true);
+        SpinWait spin = default;
+        while (Interlocked.CompareExchange(ref _claimed, 1, 0) != 0)
+        {
+            spin.SpinOnce(); // a score in progress finishes first
+        }
+
+        _worker.Dispose();
+    }
+
+    private bool TryClaim()
+    {
         if (Interlocked.CompareExchange(ref _claimed, 1, 0) != 0)
         {
             return false;
         }
 
+        if (Volatile.Read(ref _disposed))
+        {
+            Volatile.Write(ref _claimed, 0);
+            return false;
+        }
+
+        return true;
+    }
+
+    private bool ForwardClaimed(InferenceKernel kernel, ReadOnlySpan<float> input, Span<float> output)
+    {
         try
         {
             Prepare(kernel, input);
-            Interlocked.Increment(ref _published); // a full fence: the job is visible before the parking state is read
-            _parking.Wake(); // if it is going to sleep just now, woken it still runs this job
-
-            int last = kernel.LayerCount - 1;
-            for (int l = 0; l <= last; l++)
-            {
-                if (l > 0)
-                {
-                    WaitFor(ref _helperLayer, l - 1);
-                }
-
-                kernel.ForwardPart(l, _input, _a, _b, _output, 0, kernel.SplitPoint(l));
-                Volatile.Write(ref _callerLayer, l);
-            }
-
-            WaitFor(ref _helperLayer, last);
+            _worker.Invoke(_callerHalves, _helperHalves);
             _output.AsSpan(0, kernel.InputSize).CopyTo(output);
+            Interlocked.Increment(ref _jobsRun);
             return true;
         }
         finally
@@ -111,43 +135,34 @@ internal sealed class SecondCore
         Volatile.Write(ref _helperLayer, -1);
     }
 
+    // Layer l of one half needs layer l - 1 of the other half: each side waits for the other's previous layer.
+    private void CallerHalves()
+    {
+        InferenceKernel kernel = _kernel!;
+        for (int l = 0; l < kernel.LayerCount; l++)
+        {
+            WaitFor(ref _helperLayer, l - 1);
+            kernel.ForwardPart(l, _input, _a, _b, _output, 0, kernel.SplitPoint(l));
+            Volatile.Write(ref _callerLayer, l);
+        }
+    }
+
+    private void HelperHalves()
+    {
+        InferenceKernel kernel = _kernel!;
+        for (int l = 0; l < kernel.LayerCount; l++)
+        {
+            WaitFor(ref _callerLayer, l - 1);
+            kernel.ForwardPart(l, _input, _a, _b, _output, kernel.SplitPoint(l), kernel.OutputSize(l));
+            Volatile.Write(ref _helperLayer, l);
+        }
+    }
+
     private static void WaitFor(ref int layer, int target)
     {
         while (Volatile.Read(ref layer) < target)
         {
             Thread.SpinWait(1);
-        }
-    }
-
-    private void Run()
-    {
-        long seen = 0;
-        while (true)
-        {
-            long start = Stopwatch.GetTimestamp();
-            long job;
-            while ((job = Volatile.Read(ref _published)) == seen)
-            {
-                Thread.SpinWait(1);
-                if (Stopwatch.GetTimestamp() - start > _spinTicks)
-                {
-                    _parking.Park((Core: this, Seen: seen), static c => Volatile.Read(ref c.Core._published) != c.Seen);
-                    start = Stopwatch.GetTimestamp();
-                }
-            }
-
-            seen = job;
-            InferenceKernel kernel = Volatile.Read(ref _kernel)!;
-            for (int l = 0; l < kernel.LayerCount; l++)
-            {
-                if (l > 0)
-                {
-                    WaitFor(ref _callerLayer, l - 1);
-                }
-
-                kernel.ForwardPart(l, _input, _a, _b, _output, kernel.SplitPoint(l), kernel.OutputSize(l));
-                Volatile.Write(ref _helperLayer, l);
-            }
         }
     }
 }

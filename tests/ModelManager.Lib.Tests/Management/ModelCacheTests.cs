@@ -1,4 +1,5 @@
 using AgeGroupAnomaly.Management;
+using AgeGroupAnomaly.Scoring;
 using AgeGroupAnomaly.Storage;
 using AgeGroupAnomaly.Tests.Checkpoints;
 using FluentAssertions;
@@ -16,19 +17,7 @@ public sealed class ModelCacheTests
             Id = id, AgeMin = 1, AgeMax = 2, EmbeddingDimension = 6, ParametersJson = "{}", SampleCount = 1, Threshold = 1,
             CreatedUtc = DateTime.UtcNow, IsActive = true, CheckpointPath = "x", CheckpointSha256 = "y",
         };
-        var parameters = new ModelParameters
-        {
-            Config = AgeGroupAnomaly.Training.TrainingConfig.Default,
-            Architecture = new AgeGroupAnomaly.Modeling.ArchitectureInfo(6, [4, 2], 0.1, 0, 0),
-            Metrics = AgeGroupAnomaly.Scoring.ErrorStatistics.FromErrors([1.0]),
-            ValidationMetrics = AgeGroupAnomaly.Scoring.ErrorStatistics.FromErrors([1.0]),
-            History = [],
-            ThresholdPolicy = ThresholdPolicy.ForPercentile(95),
-            StopReason = AgeGroupAnomaly.Training.StopReason.MaxEpochs,
-            BestValidationLoss = 1,
-            BestEpoch = 1,
-        };
-        return new LoadedModel(record, parameters, CheckpointTestData.Weights());
+        return new LoadedModel(record, AgeGroupAnomaly.Scoring.ErrorStatistics.FromErrors([1.0]), CheckpointTestData.Weights());
     }
 
     [Test]

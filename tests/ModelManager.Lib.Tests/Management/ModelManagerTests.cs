@@ -170,27 +170,24 @@ public abstract class ModelManagerTests
     }
 
     [Test]
-    public async Task Score_WithSplitSingleScoresAcrossCores_GivesTheSameResults()
+    public async Task Score_WithSplitSingleScoresAcrossCores_GivesTheSameResults_AndDisposeEndsItsHelper()
     {
+        Assume.That(Environment.ProcessorCount, Is.GreaterThan(1), "the option is ignored on one core");
         await AddSamplesAsync(4, 40, seed: 1);
         await Manager.TrainAgeGroupModelAsync(3, 5);
         var split = new ModelManager(Store, new ModelManagerOptions { CheckpointDirectory = CheckpointDirectory, SplitSingleScoresAcrossCores = true });
         float[][] probes = TestData.Embeddings(50, Dimension, seed: 2);
-        long jobsBefore = SecondCore.Shared.JobsRun;
 
         foreach (float[] probe in probes)
         {
             (await split.ScoreAsync(probe, 4)).Should().Be(await Manager.ScoreAsync(probe, 4));
         }
 
-        // The helper may have been asleep: the first calls wake it, later ones use it.
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (SecondCore.Shared.JobsRun == jobsBefore && watch.Elapsed < TimeSpan.FromSeconds(5))
-        {
-            (await split.ScoreAsync(probes[0], 4)).Should().Be(await Manager.ScoreAsync(probes[0], 4));
-        }
-
-        (SecondCore.Shared.JobsRun - jobsBefore).Should().BeGreaterThan(0, "the option must reach the kernel");
+        SecondCore helper = split.SecondCore!;
+        helper.Should().NotBeNull("the option gives the manager its own helper");
+        split.Dispose();
+        helper.HasEnded.Should().BeTrue("the helper belongs to the manager and ends with it");
+        (await split.ScoreAsync(probes[0], 4)).Should().Be(await Manager.ScoreAsync(probes[0], 4), "scores after Dispose compute on one core");
     }
 
     [Test]
@@ -366,6 +363,51 @@ public abstract class ModelManagerTests
             .Which.Reason.Should().Be(ModelLoadFailure.UnknownModel);
         await FluentActions.Awaiting(() => Manager.DeleteAsync(trained.ModelId)).Should().ThrowAsync<ModelNotFoundException>();
         await FluentActions.Awaiting(() => Manager.ActivateAsync(trained.ModelId)).Should().ThrowAsync<ModelNotFoundException>();
+    }
+
+    [Test]
+    public async Task EveryCallTakingAModelId_ForAnUnknownId_ThrowsModelNotFoundException_WhichIsALoadingErrorOfReasonUnknownModel()
+    {
+        var unknown = Guid.NewGuid();
+        float[] probe = new float[Dimension];
+        Func<Task>[] calls =
+        [
+            () => Manager.GetModelInfoAsync(unknown),
+            () => Manager.LoadModelAsync(unknown),
+            () => Manager.ComputeReconstructionLossAsync(probe, unknown),
+            () => Manager.ComputeReconstructionLossesAsync([probe], unknown),
+            () => Manager.ActivateAsync(unknown),
+            () => Manager.DeactivateAsync(unknown),
+            () => Manager.DeleteAsync(unknown),
+        ];
+
+        foreach (Func<Task> call in calls)
+        {
+            ModelNotFoundException thrown = (await call.Should().ThrowExactlyAsync<ModelNotFoundException>()).Which;
+            thrown.Should().BeAssignableTo<ModelLoadingException>("a failed load stays a loading error");
+            thrown.ModelId.Should().Be(unknown);
+            thrown.Reason.Should().Be(ModelLoadFailure.UnknownModel);
+            thrown.Message.Should().Contain(unknown.ToString());
+        }
+    }
+
+    [Test]
+    public async Task ComputeReconstructionLosses_EqualsOneByOne_ForFloatArraysAndMemoryRows()
+    {
+        await AddSamplesAsync(4, 30, seed: 1);
+        AgeGroupTrainingResult trained = await Manager.TrainAgeGroupModelAsync(3, 5);
+        float[][] rows = TestData.Embeddings(300, Dimension, seed: 5);
+        float[] block = [.. rows.SelectMany(r => r)];
+
+        IReadOnlyList<double> losses = await Manager.ComputeReconstructionLossesAsync([.. rows.Select(r => (ReadOnlyMemory<float>)r)], trained.ModelId);
+        IReadOnlyList<ScoreResult> fromBlock = await Manager.ScoreBatchAsync(block, Dimension, 4);
+
+        for (int i = 0; i < rows.Length; i++)
+        {
+            double single = await Manager.ComputeReconstructionLossAsync(rows[i], trained.ModelId);
+            losses[i].Should().Be(single);
+            fromBlock[i].ReconstructionLoss.Should().Be(single);
+        }
     }
 
     [Test]

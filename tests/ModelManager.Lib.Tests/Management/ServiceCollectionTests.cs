@@ -1,7 +1,9 @@
+using AgeGroupAnomaly.Checkpoints;
 using AgeGroupAnomaly.Storage;
 using AgeGroupAnomaly.Storage.Sqlite;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using NUnit.Framework;
 
 namespace AgeGroupAnomaly.Tests.Management;
@@ -10,19 +12,24 @@ namespace AgeGroupAnomaly.Tests.Management;
 public sealed class ServiceCollectionTests
 {
     [Test]
-    public void AddModelManager_WithADatabasePath_ResolvesOneManagerOverASqliteStore()
+    public async Task AddSqliteModelStore_AndAddModelManager_ResolveOneManagerThatUsesTheDatabase()
     {
         string directory = TestEnvironment.CreateTempDirectory();
         try
         {
-            using ServiceProvider provider = new ServiceCollection()
-                .AddModelManager(Path.Combine(directory, "m.db"), new ModelManagerOptions { CheckpointDirectory = Path.Combine(directory, "ck") })
-                .BuildServiceProvider();
+            await using (ServiceProvider provider = new ServiceCollection()
+                .AddSqliteModelStore(Path.Combine(directory, "m.db"))
+                .AddModelManager(o => o.CheckpointDirectory = Path.Combine(directory, "ck"))
+                .BuildServiceProvider())
+            {
+                ModelManager manager = provider.GetRequiredService<ModelManager>();
+                manager.Should().BeSameAs(provider.GetRequiredService<ModelManager>());
+                provider.GetRequiredService<IModelStore>().Should().BeOfType<SqliteModelStore>();
+                await TrainOneAsync(provider.GetRequiredService<IModelStore>(), manager);
+            }
 
-            ModelManager manager = provider.GetRequiredService<ModelManager>();
-
-            manager.Should().BeSameAs(provider.GetRequiredService<ModelManager>());
-            manager.Store.Should().BeOfType<SqliteModelStore>().And.BeSameAs(provider.GetRequiredService<IModelStore>());
+            File.Exists(Path.Combine(directory, "m.db")).Should().BeTrue();
+            Directory.GetFiles(Path.Combine(directory, "ck")).Should().ContainSingle("the model's checkpoint went to the configured folder");
         }
         finally
         {
@@ -32,23 +39,68 @@ public sealed class ServiceCollectionTests
     }
 
     [Test]
-    public void AddModelManager_KeepsAStoreRegisteredBefore()
+    public async Task AddInMemoryModelStore_GivesAManagerThatTouchesNoFile()
     {
-        var store = new InMemoryModelStore();
-        string directory = TestEnvironment.CreateTempDirectory();
-        using ServiceProvider provider = new ServiceCollection()
-            .AddSingleton<IModelStore>(store)
-            .AddModelManager(new ModelManagerOptions { CheckpointDirectory = directory })
+        string before = Directory.GetCurrentDirectory();
+        await using ServiceProvider provider = new ServiceCollection()
+            .AddInMemoryModelStore()
+            .AddModelManager()
             .BuildServiceProvider();
+        ModelManager manager = provider.GetRequiredService<ModelManager>();
 
-        provider.GetRequiredService<ModelManager>().Store.Should().BeSameAs(store);
-        Directory.Delete(directory, recursive: true);
+        await TrainOneAsync(provider.GetRequiredService<IModelStore>(), manager);
+
+        provider.GetRequiredService<ICheckpointStore>().Should().BeOfType<InMemoryCheckpointStore>().Which.Count.Should().Be(1);
+        provider.GetRequiredService<IOptions<ModelManagerOptions>>().Value.CheckpointDirectory.Should().BeNull();
+        Directory.GetCurrentDirectory().Should().Be(before);
     }
 
     [Test]
-    public void AddModelManager_WithInvalidOptions_ThrowsAtRegistration()
+    public async Task AddModelManager_KeepsAStoreRegisteredBefore()
     {
-        FluentActions.Invoking(() => new ServiceCollection().AddModelManager(new ModelManagerOptions { CheckpointDirectory = "x", CacheCapacity = 0 }))
-            .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("CacheCapacity");
+        var store = new InMemoryModelStore();
+        var checkpoints = new InMemoryCheckpointStore();
+        await using ServiceProvider provider = new ServiceCollection()
+            .AddSingleton<IModelStore>(store)
+            .AddSingleton<ICheckpointStore>(checkpoints)
+            .AddInMemoryModelStore()
+            .AddModelManager()
+            .BuildServiceProvider();
+
+        await TrainOneAsync(store, provider.GetRequiredService<ModelManager>());
+
+        (await store.ListModelsAsync()).Should().ContainSingle();
+        checkpoints.Count.Should().Be(1);
+    }
+
+    [Test]
+    public void AddModelManager_WithInvalidOptions_FailsValidationNamingTheSetting()
+    {
+        using ServiceProvider provider = new ServiceCollection()
+            .AddInMemoryModelStore()
+            .AddModelManager(o => o.CacheCapacity = 0)
+            .BuildServiceProvider();
+
+        FluentActions.Invoking(() => provider.GetRequiredService<IOptions<ModelManagerOptions>>().Value)
+            .Should().Throw<OptionsValidationException>().WithMessage("*CacheCapacity is 0*");
+    }
+
+    [Test]
+    public void AddModelManager_WithNoCheckpointFolderAndNoCheckpointStore_FailsValidation()
+    {
+        using ServiceProvider provider = new ServiceCollection()
+            .AddSingleton<IModelStore>(new InMemoryModelStore())
+            .AddModelManager()
+            .BuildServiceProvider();
+
+        FluentActions.Invoking(() => provider.GetRequiredService<ModelManager>())
+            .Should().Throw<OptionsValidationException>().WithMessage("*CheckpointDirectory*ICheckpointStore*");
+    }
+
+    private static async Task TrainOneAsync(IModelStore store, ModelManager manager)
+    {
+        await store.AddSamplesAsync([.. TestData.Embeddings(20, 6, seed: 1).Select(r => new NewSample(4, r))]);
+        await manager.TrainAgeGroupModelAsync(4, 4, new AgeGroupAnomaly.Training.TrainingConfig { HiddenSizes = [4, 2], Epochs = 2 });
+        (await manager.ScoreAsync(TestData.Embeddings(1, 6, seed: 2)[0], 4)).ReconstructionLoss.Should().BeGreaterThan(0);
     }
 }

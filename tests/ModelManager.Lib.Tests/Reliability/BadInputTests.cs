@@ -58,8 +58,8 @@ public sealed class BadInputTests
         yield return new BadInput("ageMin > ageMax", f => f.Manager.TrainAgeGroupModelAsync(5, 3), typeof(ArgumentException), "*ageMin 5 is greater than ageMax 3*");
         yield return new BadInput("range with no samples", f => f.Manager.TrainAgeGroupModelAsync(30, 40), typeof(InsufficientSamplesException), "No samples have an age in [30, 40]*");
         yield return new BadInput("range with one sample", f => f.Manager.TrainAgeGroupModelAsync(20, 20), typeof(InsufficientSamplesException), "Only 1 samples*at least 5*");
-        yield return new BadInput("unknown model id", f => f.Manager.ComputeReconstructionLossAsync(Valid(), Guid.Empty), typeof(ModelLoadingException), "*UnknownModel*");
-        yield return new BadInput("deleted model", f => f.Manager.ComputeReconstructionLossAsync(Valid(), f.DeletedId), typeof(ModelLoadingException), "*UnknownModel*");
+        yield return new BadInput("unknown model id", f => f.Manager.ComputeReconstructionLossAsync(Valid(), Guid.Empty), typeof(ModelNotFoundException), "No model has id*");
+        yield return new BadInput("deleted model", f => f.Manager.ComputeReconstructionLossAsync(Valid(), f.DeletedId), typeof(ModelNotFoundException), "No model has id*");
         yield return new BadInput("deleted model's info", f => f.Manager.GetModelInfoAsync(f.DeletedId), typeof(ModelNotFoundException), "No model has id*");
         yield return new BadInput("activating a deleted model", f => f.Manager.ActivateAsync(f.DeletedId), typeof(ModelNotFoundException), "No model has id*");
         yield return new BadInput("inactive model requested by age", f => f.Manager.ScoreAsync(Valid(), 8).AsTask(), typeof(NoModelForAgeException), "No active model covers age 8*");

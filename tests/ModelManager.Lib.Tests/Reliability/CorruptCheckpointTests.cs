@@ -121,7 +121,7 @@ public sealed class CorruptCheckpointTests
         if (bad is not null)
         {
             string expectedHash = c.RecordHashFollows ? Convert.ToHexStringLower(SHA256.HashData(bad)) : _record.CheckpointSha256;
-            var checkpoints = new CheckpointStore(_f.CheckpointDirectory);
+            var checkpoints = new FileCheckpointStore(_f.CheckpointDirectory);
             long before = GC.GetAllocatedBytesForCurrentThread();
             FluentActions.Invoking(() => checkpoints.Read(_record.Id, _record.CheckpointPath, expectedHash, null)).Should().Throw<ModelLoadingException>();
             (GC.GetAllocatedBytesForCurrentThread() - before).Should().BeLessThanOrEqualTo(bad.Length + (64 * 1024), "reading allocates no more than the file (plus fixed buffers)");

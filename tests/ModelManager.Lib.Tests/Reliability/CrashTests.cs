@@ -1,3 +1,4 @@
+using AgeGroupAnomaly.Checkpoints;
 using System.Diagnostics;
 using System.Globalization;
 using AgeGroupAnomaly.Storage;
@@ -103,10 +104,10 @@ public sealed class CrashTests : ProgramTestBase
 
         models.Where(m => m.IsActive).GroupBy(m => (m.AgeMin, m.AgeMax)).Should().OnlyContain(g => g.Count() == 1);
         (await manager.ScoreAsync(probe, 7)).Should().Match<AgeGroupAnomaly.Scoring.ScoreResult>(s => s.ModelId == earlierId && s.ReconstructionLoss == earlierLoss);
-        manager.Checkpoints.ListFiles().Should().NotContain(f => f.EndsWith(".tmp", StringComparison.Ordinal));
+        new FileCheckpointStore(checkpoints).ListFiles().Should().NotContain(f => f.EndsWith(".tmp", StringComparison.Ordinal));
 
         int removed = await manager.RemoveOrphanedCheckpointsAsync(TimeSpan.Zero);
-        manager.Checkpoints.ListFiles().Should().BeEquivalentTo(models.Select(m => m.CheckpointPath));
+        new FileCheckpointStore(checkpoints).ListFiles().Should().BeEquivalentTo(models.Select(m => m.CheckpointPath));
         Directory.GetFiles(checkpoints).Should().HaveCount(models.Count, "temporary leftovers are cleaned too");
         return removed;
     }

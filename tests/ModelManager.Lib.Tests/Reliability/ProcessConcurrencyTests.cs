@@ -1,3 +1,4 @@
+using AgeGroupAnomaly.Checkpoints;
 using AgeGroupAnomaly.Storage;
 using AgeGroupAnomaly.Storage.Sqlite;
 using FluentAssertions;
@@ -51,7 +52,7 @@ public sealed class ProcessConcurrencyTests : ProgramTestBase
             (await manager.ComputeReconstructionLossAsync(new float[4], model.Id)).Should().BeGreaterThanOrEqualTo(0, "every record's file exists and matches its hash");
         }
 
-        manager.Checkpoints.ListFiles().Should().BeEquivalentTo(models.Select(m => m.CheckpointPath));
+        new FileCheckpointStore(checkpoints).ListFiles().Should().BeEquivalentTo(models.Select(m => m.CheckpointPath));
         TestContext.Out.WriteLine($"two-process operations completed: {all.Count + 3}");
     }
 }

@@ -6,16 +6,16 @@ using NUnit.Framework;
 namespace AgeGroupAnomaly.Tests.Checkpoints;
 
 [TestFixture]
-public sealed class CheckpointStoreTests
+public sealed class FileCheckpointStoreTests
 {
     private string _root = null!;
-    private CheckpointStore _store = null!;
+    private FileCheckpointStore _store = null!;
 
     [SetUp]
     public void SetUp()
     {
         _root = TestEnvironment.CreateTempDirectory();
-        _store = new CheckpointStore(_root);
+        _store = new FileCheckpointStore(_root);
     }
 
     [TearDown]
@@ -52,7 +52,7 @@ public sealed class CheckpointStoreTests
     {
         var id = Guid.NewGuid();
 
-        FluentActions.Invoking(() => _store.Read(id, CheckpointStore.FileNameFor(id), new string('0', 64), null))
+        FluentActions.Invoking(() => _store.Read(id, FileCheckpointStore.FileNameFor(id), new string('0', 64), null))
             .Should().Throw<ModelLoadingException>().Where(e => e.ModelId == id && e.Reason == ModelLoadFailure.MissingFile)
             .WithMessage($"*{id}*");
     }

@@ -1,0 +1,42 @@
+using System.Diagnostics;
+using AgeGroupAnomaly.Checkpoints;
+using AgeGroupAnomaly.Modeling;
+using AgeGroupAnomaly.Scoring;
+using AgeGroupAnomaly.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace AgeGroupAnomaly.Management;
+
+/// <summary>
+/// Turns a model id into a <see cref="LoadedModel"/>: record, parameters, verified checkpoint and
+/// kernel. Problems come in the order a reader meets them: unknown id, parameters, missing file,
+/// checksum, file content; each is a <see cref="ModelLoadingException"/>.
+/// </summary>
+internal sealed class ModelLoader(IModelStore store, ICheckpointStore checkpoints, SecondCore? secondCore, ILogger logger)
+{
+    public async Task<LoadedModel> LoadAsync(Guid id)
+    {
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            // Shared by every caller waiting for this model, so no single caller's token applies.
+            ModelRecord record = await store.GetModelAsync(id, CancellationToken.None).ConfigureAwait(false) ?? throw new ModelNotFoundException(id);
+            ModelParameters parameters = ModelParameters.Parse(id, record.ParametersJson);
+            byte[] bytes = await checkpoints.ReadAsync(id, record.CheckpointPath, CancellationToken.None).ConfigureAwait(false);
+            ModelWeights weights = CheckpointCodec.Decode(id, bytes, record.CheckpointSha256, parameters.Shape);
+            if (weights.Architecture.InputSize != record.EmbeddingDimension)
+            {
+                throw new ModelLoadingException(id, ModelLoadFailure.ArchitectureMismatch, $"the checkpoint takes {weights.Architecture.InputSize} values but the record says {record.EmbeddingDimension}.");
+            }
+
+            var loaded = new LoadedModel(record, parameters.Metrics, weights, secondCore);
+            ManagerLog.ModelLoaded(logger, id, watch.Elapsed.TotalMilliseconds);
+            return loaded;
+        }
+        catch (ModelLoadingException ex)
+        {
+            ManagerLog.ModelLoadFailed(logger, id, ex.Reason, ex);
+            throw;
+        }
+    }
+}

@@ -1,0 +1,95 @@
+using System.Globalization;
+using AgeGroupAnomaly.Checkpoints;
+using AgeGroupAnomaly.Storage;
+using AgeGroupAnomaly.Training;
+using Microsoft.Extensions.Logging;
+
+namespace AgeGroupAnomaly.Management;
+
+/// <summary>
+/// Trains one age range and makes the result durable in a fixed order: checkpoint first, then the
+/// record that activates it; if recording fails, the checkpoint is removed again, so no record ever
+/// points to a missing checkpoint and no failed training leaves a file behind.
+/// </summary>
+internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore checkpoints, ILoggerFactory loggerFactory, Action modelsChanged)
+{
+    private readonly ILogger _logger = loggerFactory.CreateLogger<ModelManager>();
+
+    public async Task<AgeGroupTrainingResult> TrainAsync(
+        double ageMin, double ageMax, TrainingConfig config, IProgress<EpochRecord>? progress, CancellationToken cancellationToken)
+    {
+        StoreValidation.Range(ageMin, ageMax);
+        config.Validate();
+        IReadOnlyList<SampleRecord> samples = await store.GetSamplesAsync(ageMin, ageMax, cancellationToken).ConfigureAwait(false);
+        float[][] embeddings = TrainingSet(samples, ageMin, ageMax, config);
+
+        var trainer = new AutoencoderTrainer(config, loggerFactory.CreateLogger<AutoencoderTrainer>());
+        TrainingResult result;
+        using (TrainedAutoencoder trained = trainer.Train(embeddings, progress, cancellationToken))
+        {
+            result = trained.Result;
+        }
+
+        var id = Guid.NewGuid();
+        (byte[] bytes, string sha256) = CheckpointCodec.Encode(result.Weights);
+        string location = await checkpoints.WriteAsync(id, bytes, cancellationToken).ConfigureAwait(false);
+        var record = new ModelRecord
+        {
+            Id = id,
+            AgeMin = ageMin,
+            AgeMax = ageMax,
+            EmbeddingDimension = embeddings[0].Length,
+            ParametersJson = ModelParameters.From(result).ToJson(),
+            SampleCount = samples.Count,
+            Threshold = result.Threshold,
+            CreatedUtc = DateTime.UtcNow,
+            IsActive = true,
+            CheckpointPath = location,
+            CheckpointSha256 = sha256,
+        };
+
+        try
+        {
+            await store.AddModelAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            await checkpoints.DeleteAsync(id, location, CancellationToken.None).ConfigureAwait(false);
+            ManagerLog.RecordFailedCheckpointRemoved(_logger, id, location, ex);
+            throw;
+        }
+        finally
+        {
+            modelsChanged();
+        }
+
+        ManagerLog.ModelRecorded(_logger, id, ageMin, ageMax, samples.Count, result.Threshold);
+        return new AgeGroupTrainingResult(id, ageMin, ageMax, samples.Count, result.Threshold, result, new CheckpointInfo(location, sha256));
+    }
+
+    private static float[][] TrainingSet(IReadOnlyList<SampleRecord> samples, double ageMin, double ageMax, TrainingConfig config)
+    {
+        string range = string.Create(CultureInfo.InvariantCulture, $"[{ageMin}, {ageMax}]");
+        int required = AutoencoderTrainer.MinimumRows(config.ValidationSplit);
+        if (samples.Count == 0)
+        {
+            throw new InsufficientSamplesException($"No samples have an age in {range}; add samples for this range before training.", 0, required);
+        }
+
+        if (samples.Count < required)
+        {
+            throw new InsufficientSamplesException(
+                string.Create(CultureInfo.InvariantCulture, $"Only {samples.Count} samples have an age in {range}; at least {required} are needed to keep one for validation."),
+                samples.Count,
+                required);
+        }
+
+        string[] dimensions = [.. samples.GroupBy(s => s.Embedding.Length).Select(g => $"{g.Key} ({g.Count()} samples)")];
+        if (dimensions.Length > 1)
+        {
+            throw new InvalidEmbeddingException($"The samples in {range} have mixed embedding dimensions: {string.Join(", ", dimensions)}; one model needs one dimension.");
+        }
+
+        return [.. samples.Select(s => s.Embedding)];
+    }
+}

@@ -1,0 +1,18 @@
+using AgeGroupAnomaly.Modeling;
+using AgeGroupAnomaly.Storage;
+using AgeGroupAnomaly.Training;
+
+namespace AgeGroupAnomaly.Scoring;
+
+/// <summary>A model ready to score: its record, calibration statistics, weights and managed kernel.</summary>
+internal sealed class LoadedModel(ModelRecord record, ErrorStatistics calibration, ModelWeights weights, SecondCore? secondCore = null)
+{
+    public ModelRecord Record { get; } = record;
+
+    /// <summary>The errors the threshold and percentile ranks come from.</summary>
+    public ErrorStatistics Calibration { get; } = calibration;
+
+    public ModelWeights Weights { get; } = weights;
+
+    public InferenceKernel Kernel { get; } = new(weights) { SecondCore = secondCore };
+}

@@ -1,0 +1,175 @@
+using System.Collections.Immutable;
+using AgeGroupAnomaly.Training;
+
+namespace AgeGroupAnomaly.Scoring;
+
+/// <summary>
+/// Turns embeddings into <see cref="ScoreResult"/>s against a loaded model: checks each embedding
+/// (length, finite values), computes the reconstruction error (and per-segment errors) and reads
+/// the threshold and percentile rank from the model's calibration.
+/// </summary>
+internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments)
+{
+    private const int RowsPerCheckChunk = 64;
+
+    private readonly EmbeddingSegment[] _segments = [.. segments];
+
+    public ScoreResult Score(LoadedModel model, ReadOnlySpan<float> embedding)
+    {
+        Check(model, embedding);
+        if (_segments.Length == 0)
+        {
+            return Result(model, model.Kernel.ReconstructionError(embedding), []);
+        }
+
+        Span<double> perSegment = stackalloc double[_segments.Length];
+        double loss = model.Kernel.ReconstructionError(embedding, _segments, perSegment);
+        var builder = ImmutableArray.CreateBuilder<SegmentLoss>(_segments.Length);
+        for (int s = 0; s < _segments.Length; s++)
+        {
+            builder.Add(new SegmentLoss(_segments[s].Name, perSegment[s]));
+        }
+
+        return Result(model, loss, builder.MoveToImmutable());
+    }
+
+    public double Loss(LoadedModel model, ReadOnlySpan<float> embedding)
+    {
+        Check(model, embedding);
+        return model.Kernel.ReconstructionError(embedding);
+    }
+
+    /// <summary>Errors of the given rows (equal to scoring each alone), after checking every row.</summary>
+    public double[] Losses(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows)
+    {
+        int dimension = model.Kernel.InputSize;
+        float[] block = GC.AllocateUninitializedArray<float>(rows.Count * dimension); // every value is overwritten below
+        CheckAndCopyRows(model, embeddings, rows, block);
+        var errors = new double[rows.Count];
+        model.Kernel.ReconstructionErrors(block, errors);
+        return errors;
+    }
+
+    /// <summary>Scores the given rows of a batch into <paramref name="results"/> (same positions).</summary>
+    public void ScoreRows(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, ScoreResult[] results)
+    {
+        if (_segments.Length > 0)
+        {
+            foreach (int i in rows)
+            {
+                results[i] = Score(model, Checked(model, embeddings[i].Span, i));
+            }
+
+            return;
+        }
+
+        double[] errors = Losses(model, embeddings, rows);
+        for (int r = 0; r < rows.Count; r++)
+        {
+            results[rows[r]] = Result(model, errors[r], []);
+        }
+    }
+
+    /// <summary>
+    /// Checks every row and copies it into <paramref name="block"/>; large batches do this on all
+    /// cores (it streams the whole batch through memory once). A bad row is reported as a
+    /// sequential check would: the lowest-numbered one.
+    /// </summary>
+    private void CheckAndCopyRows(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, float[] block)
+    {
+        int dimension = model.Kernel.InputSize;
+        int chunks = (rows.Count + RowsPerCheckChunk - 1) / RowsPerCheckChunk;
+        if (chunks < 4)
+        {
+            for (int r = 0; r < rows.Count; r++)
+            {
+                Checked(model, embeddings[rows[r]].Span, rows[r]).CopyTo(block.AsSpan(r * dimension));
+            }
+
+            return;
+        }
+
+        int firstBad = int.MaxValue;
+        Parallel.For(0, chunks, chunk =>
+        {
+            int end = Math.Min(rows.Count, (chunk + 1) * RowsPerCheckChunk);
+            for (int r = chunk * RowsPerCheckChunk; r < end; r++)
+            {
+                ReadOnlySpan<float> row = embeddings[rows[r]].Span;
+                if (row.Length != dimension || !EmbeddingMatrix.IsAllFinite(row))
+                {
+                    InterlockedMin(ref firstBad, r);
+                    return;
+                }
+
+                row.CopyTo(block.AsSpan(r * dimension));
+            }
+        });
+
+        if (firstBad != int.MaxValue)
+        {
+            Checked(model, embeddings[rows[firstBad]].Span, rows[firstBad]); // throws the row's own exception
+        }
+    }
+
+    private static void InterlockedMin(ref int target, int value)
+    {
+        int current = Volatile.Read(ref target);
+        while (value < current)
+        {
+            int seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
+    private ReadOnlySpan<float> Checked(LoadedModel model, ReadOnlySpan<float> embedding, int row)
+    {
+        try
+        {
+            Check(model, embedding);
+        }
+        catch (InvalidEmbeddingException ex)
+        {
+            throw new InvalidEmbeddingException($"Row {row}: {ex.Message}", row);
+        }
+
+        return embedding;
+    }
+
+    private void Check(LoadedModel model, ReadOnlySpan<float> embedding)
+    {
+        int dimension = model.Kernel.InputSize;
+        if (embedding.Length != dimension)
+        {
+            throw new InvalidEmbeddingException(
+                embedding.IsEmpty
+                    ? $"The embedding is empty; model {model.Record.Id} takes {dimension} values."
+                    : $"The embedding has {embedding.Length} values but model {model.Record.Id} takes {dimension}.");
+        }
+
+        EmbeddingMatrix.EnsureFinite(embedding, dimension, "Embedding");
+        foreach (EmbeddingSegment segment in _segments)
+        {
+            if (segment.End > dimension)
+            {
+                throw new ModelManagerException($"Segment '{segment.Name}' ends at {segment.End}, beyond the {dimension} values model {model.Record.Id} takes.");
+            }
+        }
+    }
+
+    private static ScoreResult Result(LoadedModel model, double loss, ImmutableArray<SegmentLoss> segments) => new()
+    {
+        ModelId = model.Record.Id,
+        AgeMin = model.Record.AgeMin,
+        AgeMax = model.Record.AgeMax,
+        ReconstructionLoss = loss,
+        Threshold = model.Record.Threshold,
+        PercentileRank = model.Calibration.RankOf(loss),
+        SegmentLosses = segments,
+    };
+}
