@@ -1,3 +1,4 @@
+using AgeGroupAnomaly.Compute;
 using AgeGroupAnomaly.Checkpoints;
 using AgeGroupAnomaly.Management;
 using AgeGroupAnomaly.Modeling;

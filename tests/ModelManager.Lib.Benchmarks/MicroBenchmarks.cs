@@ -1,3 +1,4 @@
+using AgeGroupAnomaly.Compute;
 using AgeGroupAnomaly.Modeling;
 using AgeGroupAnomaly.Scoring;
 using AgeGroupAnomaly.Storage;

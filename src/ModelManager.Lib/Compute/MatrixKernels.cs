@@ -21,7 +21,7 @@ internal static class MatrixKernels
     /// C[i, j] = bias[j] + Σ_p A[i, p] · B[j, p] for i in [0, m), j in [j0, j1): a dense layer's
     /// forward pass, with B the layer's [out × in] weight exactly as PyTorch stores it. Each element
     /// is an 8-lane FMA accumulation, a lane sum, then FMAs over the tail: the order
-    /// <see cref="Scoring.InferenceKernel"/> uses for one embedding, so a row's result does not
+    /// <see cref="InferenceKernel"/> uses for one embedding, so a row's result does not
     /// depend on the rows around it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

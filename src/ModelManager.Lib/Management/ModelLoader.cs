@@ -1,3 +1,4 @@
+using AgeGroupAnomaly.Compute;
 using System.Diagnostics;
 using AgeGroupAnomaly.Checkpoints;
 using AgeGroupAnomaly.Modeling;

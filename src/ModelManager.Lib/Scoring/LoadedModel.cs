@@ -1,3 +1,4 @@
+using AgeGroupAnomaly.Compute;
 using AgeGroupAnomaly.Modeling;
 using AgeGroupAnomaly.Storage;
 using AgeGroupAnomaly.Training;

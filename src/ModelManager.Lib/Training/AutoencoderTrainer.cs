@@ -1,9 +1,9 @@
+using AgeGroupAnomaly.Compute;
 using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Globalization;
 using AgeGroupAnomaly.Modeling;
 using AgeGroupAnomaly.Native;
-using AgeGroupAnomaly.Scoring;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;

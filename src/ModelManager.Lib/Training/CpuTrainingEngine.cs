@@ -182,7 +182,7 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
     private double Loss(int n)
     {
         ReadOnlySpan<float> x = _activations[0].AsSpan(0, n * _dimension);
-        double sum = Scoring.InferenceKernel.SquaredDistance(x, _activations[^1].AsSpan(0, n * _dimension));
+        double sum = InferenceKernel.SquaredDistance(x, _activations[^1].AsSpan(0, n * _dimension));
 
         // Accumulated in double, reported as float like the float32 loss tensor of the original: a
         // loss beyond float range is infinite, which is what stops a diverging run at once.

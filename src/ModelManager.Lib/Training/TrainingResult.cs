@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using AgeGroupAnomaly.Modeling;
-using AgeGroupAnomaly.Scoring;
 
 namespace AgeGroupAnomaly.Training;
 

@@ -1,3 +1,4 @@
+using AgeGroupAnomaly.Compute;
 using AgeGroupAnomaly.Checkpoints;
 using AgeGroupAnomaly.Modeling;
 using AgeGroupAnomaly.Scoring;

@@ -1,9 +1,10 @@
+using AgeGroupAnomaly.Compute;
 using AgeGroupAnomaly.Modeling;
 using AgeGroupAnomaly.Scoring;
 using FluentAssertions;
 using NUnit.Framework;
 
-namespace AgeGroupAnomaly.Tests.Scoring;
+namespace AgeGroupAnomaly.Tests.Compute;
 
 /// <summary>Single scores split across two cores (<see cref="SecondCore"/>) against one core.</summary>
 [TestFixture]

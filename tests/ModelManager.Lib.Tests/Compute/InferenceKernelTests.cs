@@ -1,10 +1,11 @@
+using AgeGroupAnomaly.Compute;
 using AgeGroupAnomaly.Modeling;
 using AgeGroupAnomaly.Scoring;
 using FluentAssertions;
 using NUnit.Framework;
 using TorchSharp;
 
-namespace AgeGroupAnomaly.Tests.Scoring;
+namespace AgeGroupAnomaly.Tests.Compute;
 
 [TestFixture]
 [NonParallelizable]

@@ -1,7 +1,8 @@
+using AgeGroupAnomaly.Compute;
 using System.Collections.Immutable;
 using MathNet.Numerics.Statistics;
 
-namespace AgeGroupAnomaly.Scoring;
+namespace AgeGroupAnomaly.Training;
 
 /// <summary>
 /// Statistics of per-sample reconstruction errors (MSE over the dimensions of each sample), and

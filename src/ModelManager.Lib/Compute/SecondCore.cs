@@ -1,6 +1,6 @@
 using AgeGroupAnomaly.Compute;
 
-namespace AgeGroupAnomaly.Scoring;
+namespace AgeGroupAnomaly.Compute;
 
 /// <summary>
 /// Splits a single-embedding forward pass across two cores: a helper thread computes the upper half

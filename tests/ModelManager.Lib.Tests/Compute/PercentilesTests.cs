@@ -1,8 +1,10 @@
+using AgeGroupAnomaly.Training;
+using AgeGroupAnomaly.Compute;
 using AgeGroupAnomaly.Scoring;
 using FluentAssertions;
 using NUnit.Framework;
 
-namespace AgeGroupAnomaly.Tests.Scoring;
+namespace AgeGroupAnomaly.Tests.Compute;
 
 [TestFixture]
 public sealed class PercentilesTests

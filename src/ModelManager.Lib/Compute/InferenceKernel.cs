@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics;
 using AgeGroupAnomaly.Compute;
 using AgeGroupAnomaly.Modeling;
 
-namespace AgeGroupAnomaly.Scoring;
+namespace AgeGroupAnomaly.Compute;
 
 /// <summary>
 /// The autoencoder's eval-mode forward pass in plain managed code (dropout is the identity in eval
@@ -17,7 +17,7 @@ namespace AgeGroupAnomaly.Scoring;
 /// batch (the batch path only shares weight loads between rows), so batch results equal single
 /// results bit for bit.
 /// </remarks>
-public sealed class InferenceKernel
+internal sealed class InferenceKernel
 {
     private const int ChunkRows = 64;
 
@@ -316,14 +316,4 @@ public sealed class InferenceKernel
     }
 
     private sealed record Layer(int In, int Out, bool Relu, float[] Weight, float[] Bias);
-}
-
-/// <summary>A named slice of the embedding whose reconstruction error is reported separately.</summary>
-/// <param name="Name">For example "visual".</param>
-/// <param name="Start">First index.</param>
-/// <param name="Length">Number of values.</param>
-public readonly record struct EmbeddingSegment(string Name, int Start, int Length)
-{
-    /// <summary>One past the last index.</summary>
-    public int End => Start + Length;
 }

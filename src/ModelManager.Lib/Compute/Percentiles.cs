@@ -1,7 +1,7 @@
-namespace AgeGroupAnomaly.Scoring;
+namespace AgeGroupAnomaly.Compute;
 
 /// <summary>The original service's percentile rule and the rank of a value among sorted errors.</summary>
-public static class Percentiles
+internal static class Percentiles
 {
     /// <summary>
     /// The original's rule: <c>sorted[min(floor(p/100 · n), n − 1)]</c>, no interpolation.
