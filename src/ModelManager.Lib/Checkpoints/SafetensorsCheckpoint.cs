@@ -24,6 +24,9 @@ public static class SafetensorsCheckpoint
 
     private const int MaxHeaderBytes = 16 * 1024 * 1024;
 
+    // More dimensions than any tensor could have; bounds what a hostile shape array can allocate.
+    private const int MaxTensorRank = 8;
+
     /// <summary>Serialises weights into a complete safetensors file image.</summary>
     /// <param name="weights">The weights.</param>
     /// <returns>The file's bytes.</returns>
@@ -83,7 +86,9 @@ public static class SafetensorsCheckpoint
 
     /// <summary>
     /// Reads and checks a checkpoint. Every inconsistency is a <see cref="ModelLoadingException"/>;
-    /// nothing larger than the file is ever allocated, whatever the header claims.
+    /// nothing larger than the file is ever allocated, whatever the header claims. Each tensor is
+    /// read by name at its own data offsets, so the data may come in any order (Python's
+    /// <c>safetensors.torch.save_file</c>, for one, lays it out sorted by tensor name).
     /// </summary>
     /// <param name="stream">A readable, seekable stream positioned at the file start.</param>
     /// <param name="modelId">The model, for error messages.</param>
@@ -92,7 +97,8 @@ public static class SafetensorsCheckpoint
     public static ModelWeights Read(Stream stream, Guid? modelId = null, ModelArchitecture? expected = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        long fileLength = stream.Length - stream.Position;
+        long start = stream.Position;
+        long fileLength = stream.Length - start;
         Span<byte> prefix = stackalloc byte[8];
         if (fileLength < 8 || stream.ReadAtLeast(prefix, 8, throwOnEndOfStream: false) < 8)
         {
@@ -122,10 +128,12 @@ public static class SafetensorsCheckpoint
 
         List<(LinearLayerShape Layer, TensorEntry Weight, TensorEntry Bias)> layout = CheckLayout(architecture, entries, dataLength, modelId);
 
+        // The checked tensors tile the data region exactly, so together they allocate its size once.
+        long dataStart = start + 8 + (long)headerLength;
         var layers = new List<LayerWeights>(layout.Count);
         foreach ((LinearLayerShape _, TensorEntry weight, TensorEntry bias) in layout)
         {
-            layers.Add(new LayerWeights(ReadFloats(stream, weight, modelId), ReadFloats(stream, bias, modelId)));
+            layers.Add(new LayerWeights(ReadFloats(stream, dataStart, weight, modelId), ReadFloats(stream, dataStart, bias, modelId)));
         }
 
         return new ModelWeights(architecture, layers);
@@ -166,18 +174,26 @@ public static class SafetensorsCheckpoint
                     double.Parse(Text(metadata, "dropout") ?? string.Empty, NumberStyles.Float, CultureInfo.InvariantCulture));
                 architecture.Validate();
 
+                // JsonDocument keeps a key that appears twice, so duplicates are seen (and refused) here.
                 var entries = new Dictionary<string, TensorEntry>(StringComparer.Ordinal);
+                bool metadataSeen = false;
                 foreach (JsonProperty property in root.EnumerateObject())
                 {
                     if (property.Name == "__metadata__")
                     {
+                        if (metadataSeen)
+                        {
+                            throw Fail(modelId, ModelLoadFailure.MalformedHeader, "the header holds __metadata__ more than once.");
+                        }
+
+                        metadataSeen = true;
                         continue;
                     }
 
-                    JsonElement e = property.Value;
-                    long[] shape = [.. e.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64())];
-                    long[] offsets = [.. e.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64())];
-                    entries[property.Name] = new TensorEntry(property.Name, e.GetProperty("dtype").GetString() ?? string.Empty, shape, offsets);
+                    if (!entries.TryAdd(property.Name, ParseTensor(property, modelId)))
+                    {
+                        throw Fail(modelId, ModelLoadFailure.InvalidTensorLayout, $"tensor '{property.Name}' appears more than once in the header.");
+                    }
                 }
 
                 return (architecture, entries);
@@ -188,6 +204,96 @@ public static class SafetensorsCheckpoint
             }
         }
     }
+
+    private static TensorEntry ParseTensor(JsonProperty property, Guid? modelId)
+    {
+        string name = property.Name;
+        JsonElement entry = property.Value;
+        if (entry.ValueKind != JsonValueKind.Object)
+        {
+            throw Fail(modelId, ModelLoadFailure.MalformedHeader, $"tensor '{name}' is {Describe(entry.ValueKind)}, expected {Describe(JsonValueKind.Object)}.");
+        }
+
+        string dtype = Field(entry, name, "dtype", JsonValueKind.String, modelId).GetString() ?? string.Empty;
+        long[] shape = Integers(Field(entry, name, "shape", JsonValueKind.Array, modelId), name, "shape", MaxTensorRank, modelId);
+        JsonElement offsetArray = Field(entry, name, "data_offsets", JsonValueKind.Array, modelId);
+        if (offsetArray.GetArrayLength() != 2)
+        {
+            throw Fail(modelId, ModelLoadFailure.InvalidTensorLayout, $"tensor '{name}' field 'data_offsets' holds {offsetArray.GetArrayLength()} values, expected 2 (begin and end).");
+        }
+
+        long[] offsets = Integers(offsetArray, name, "data_offsets", 2, modelId);
+        return new TensorEntry(name, dtype, shape, offsets[0], offsets[1]);
+    }
+
+    /// <summary>The one field of a tensor entry with this name, which must have the given JSON kind.</summary>
+    private static JsonElement Field(JsonElement entry, string tensor, string field, JsonValueKind kind, Guid? modelId)
+    {
+        JsonElement? found = null;
+        foreach (JsonProperty property in entry.EnumerateObject())
+        {
+            if (property.Name == field)
+            {
+                if (found is not null)
+                {
+                    throw Fail(modelId, ModelLoadFailure.MalformedHeader, $"tensor '{tensor}' has field '{field}' more than once.");
+                }
+
+                found = property.Value;
+            }
+        }
+
+        if (found is not { } value)
+        {
+            throw Fail(modelId, ModelLoadFailure.MalformedHeader, $"tensor '{tensor}' has no '{field}' field.");
+        }
+
+        if (value.ValueKind != kind)
+        {
+            throw Fail(modelId, ModelLoadFailure.MalformedHeader, $"tensor '{tensor}' field '{field}' is {Describe(value.ValueKind)}, expected {Describe(kind)}.");
+        }
+
+        return value;
+    }
+
+    /// <summary>An array field's integers; more than <paramref name="maxLength"/> of them is a layout error, before anything is allocated.</summary>
+    private static long[] Integers(JsonElement array, string tensor, string field, int maxLength, Guid? modelId)
+    {
+        int length = array.GetArrayLength();
+        if (length > maxLength)
+        {
+            throw Fail(modelId, ModelLoadFailure.InvalidTensorLayout, $"tensor '{tensor}' field '{field}' holds {length} values, at most {maxLength} are possible.");
+        }
+
+        var values = new long[length];
+        int i = 0;
+        foreach (JsonElement item in array.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt64(out values[i]))
+            {
+                string text = item.GetRawText();
+                throw Fail(
+                    modelId,
+                    ModelLoadFailure.MalformedHeader,
+                    $"tensor '{tensor}' field '{field}' holds {(text.Length > 40 ? text[..40] + "..." : text)} at index {i}, expected an integer.");
+            }
+
+            i++;
+        }
+
+        return values;
+    }
+
+    private static string Describe(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Object => "a JSON object",
+        JsonValueKind.Array => "a JSON array",
+        JsonValueKind.String => "a JSON string",
+        JsonValueKind.Number => "a JSON number",
+        JsonValueKind.True or JsonValueKind.False => "a JSON boolean",
+        JsonValueKind.Null => "JSON null",
+        _ => kind.ToString(),
+    };
 
     private static List<(LinearLayerShape, TensorEntry, TensorEntry)> CheckLayout(
         ModelArchitecture architecture, Dictionary<string, TensorEntry> entries, long dataLength, Guid? modelId)
@@ -226,8 +332,6 @@ public static class SafetensorsCheckpoint
             throw Fail(modelId, ModelLoadFailure.InvalidTensorLayout, $"the tensors cover {position} data bytes but the file holds {dataLength}.");
         }
 
-        // Reading in file order lets one forward pass over the stream fill every array.
-        layout.Sort((a, b) => a.Item2.Begin.CompareTo(b.Item2.Begin));
         return layout;
     }
 
@@ -248,9 +352,9 @@ public static class SafetensorsCheckpoint
             throw Fail(modelId, ModelLoadFailure.InvalidTensorLayout, $"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}], expected [{string.Join(", ", shape)}].");
         }
 
-        if (entry.Offsets.Length != 2 || entry.Begin < 0 || entry.End < entry.Begin || entry.End > dataLength)
+        if (entry.Begin < 0 || entry.End < entry.Begin || entry.End > dataLength)
         {
-            throw Fail(modelId, ModelLoadFailure.InvalidTensorLayout, $"tensor '{name}' has data offsets [{string.Join(", ", entry.Offsets)}] outside the {dataLength} data bytes.");
+            throw Fail(modelId, ModelLoadFailure.InvalidTensorLayout, $"tensor '{name}' has data offsets [{entry.Begin}, {entry.End}] outside the {dataLength} data bytes.");
         }
 
         long elements = shape.Aggregate(1L, (a, b) => a * b);
@@ -262,8 +366,10 @@ public static class SafetensorsCheckpoint
         return entry;
     }
 
-    private static float[] ReadFloats(Stream stream, TensorEntry entry, Guid? modelId)
+    /// <summary>Reads one checked tensor at its own data offsets, whichever tensor was read before.</summary>
+    private static float[] ReadFloats(Stream stream, long dataStart, TensorEntry entry, Guid? modelId)
     {
+        stream.Seek(dataStart + entry.Begin, SeekOrigin.Begin);
         float[] values = GC.AllocateUninitializedArray<float>((int)((entry.End - entry.Begin) / sizeof(float))); // filled completely below
         Span<byte> bytes = MemoryMarshal.AsBytes(values.AsSpan());
         if (stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false) < bytes.Length)
@@ -288,10 +394,5 @@ public static class SafetensorsCheckpoint
     private static ModelLoadingException Fail(Guid? modelId, ModelLoadFailure reason, string detail, Exception? inner = null) =>
         new(modelId, reason, detail, inner);
 
-    private sealed record TensorEntry(string Name, string Dtype, long[] Shape, long[] Offsets)
-    {
-        public long Begin => Offsets.Length > 0 ? Offsets[0] : -1;
-
-        public long End => Offsets.Length > 1 ? Offsets[1] : -1;
-    }
+    private sealed record TensorEntry(string Name, string Dtype, long[] Shape, long Begin, long End);
 }

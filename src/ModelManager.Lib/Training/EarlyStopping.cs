@@ -44,16 +44,38 @@ public sealed class EarlyStopping
     /// <summary>Whether the last explosion has not yet been followed by an improvement.</summary>
     public bool InRecovery { get; private set; }
 
-    /// <summary>Whether the rule has asked to stop.</summary>
+    /// <summary>The last answer of <see cref="Step"/>: whether the latest validation loss asked to stop.</summary>
     public bool Stopped { get; private set; }
 
     /// <summary>Every validation loss seen, in order.</summary>
     public IReadOnlyList<double> History => _history;
 
-    /// <summary>Records one validation loss.</summary>
+    /// <summary>
+    /// Records one validation loss and answers by the rule alone: a stop is not sticky, so a later
+    /// loss that improves (or falls again after an explosion) answers <see langword="false"/>.
+    /// </summary>
     /// <param name="validationLoss">The epoch's validation loss.</param>
-    /// <returns>True when training should stop.</returns>
+    /// <returns>True when training should stop; <see cref="Stopped"/> holds the same answer.</returns>
     public bool Step(double validationLoss)
+    {
+        Stopped = Decide(validationLoss);
+        return Stopped;
+    }
+
+    /// <summary>
+    /// Restores the state of a new rule: best loss +∞, counter 0, not in recovery, empty history,
+    /// not stopped. <see cref="Patience"/> and <see cref="MinDelta"/> stay.
+    /// </summary>
+    public void Reset()
+    {
+        _history.Clear();
+        BestLoss = double.PositiveInfinity;
+        Counter = 0;
+        InRecovery = false;
+        Stopped = false;
+    }
+
+    private bool Decide(double validationLoss)
     {
         double? previous = _history.Count > 0 ? _history[^1] : null;
         _history.Add(validationLoss);
@@ -74,16 +96,10 @@ public sealed class EarlyStopping
             BestLoss = validationLoss;
             Counter = 0;
             InRecovery = false;
-        }
-        else
-        {
-            Counter++;
-            if (Counter >= Patience + (InRecovery ? RecoveryExtraPatience : 0))
-            {
-                Stopped = true;
-            }
+            return false;
         }
 
-        return Stopped;
+        Counter++;
+        return Counter >= Patience + (InRecovery ? RecoveryExtraPatience : 0);
     }
 }

@@ -125,6 +125,134 @@ public sealed class SafetensorsCheckpointTests
             .Should().Throw<ModelLoadingException>().Which.Reason.Should().Be(ModelLoadFailure.ArchitectureMismatch);
     }
 
+    private static readonly ModelArchitecture DefaultLike = new(16, [8, 4], 0.1);
+
+    // Encoder and decoder layers have the same shapes, so reading them swapped still fits the architecture.
+    private static readonly ModelArchitecture Symmetric = new(8, [8], 0.1);
+
+    [Test]
+    public void Read_WhenTensorsAreSortedByName_ReturnsTheSameWeights()
+    {
+        ModelWeights weights = CheckpointTestData.Weights(seed: 3, DefaultLike);
+
+        ModelWeights read = Read(CheckpointTestData.NameSortedFile(weights));
+
+        read.Architecture.Should().Be(DefaultLike);
+        read.BitwiseEquals(weights).Should().BeTrue();
+    }
+
+    [Test]
+    public void Read_WhenTensorsOfASymmetricModelAreSortedByName_ReturnsTheSameWeights()
+    {
+        ModelWeights weights = CheckpointTestData.Weights(seed: 4, Symmetric);
+
+        ModelWeights read = Read(CheckpointTestData.NameSortedFile(weights), Symmetric);
+
+        read.BitwiseEquals(weights).Should().BeTrue("encoder.0 must not be read from decoder.0's data, nor a weight from its bias's");
+    }
+
+    [Test]
+    public void Read_WhenTensorsAreInReverseOrder_ReturnsTheSameWeights()
+    {
+        ModelWeights weights = CheckpointTestData.Weights(seed: 5, DefaultLike);
+
+        ModelWeights read = Read(CheckpointTestData.HandWrittenFile(DefaultLike, weights.NamedTensors().Reverse()));
+
+        read.BitwiseEquals(weights).Should().BeTrue();
+    }
+
+    [Test]
+    public void Read_WhenATensorAppearsTwiceInTheHeader_ThrowsInvalidLayoutNamingIt()
+    {
+        ModelWeights weights = CheckpointTestData.Weights(seed: 3, DefaultLike);
+        byte[] bytes = CheckpointTestData.HandWrittenFile(
+            DefaultLike,
+            weights.NamedTensors(),
+            (name, entry) => name == "encoder.0.bias" ? entry + "," + entry : entry); // same offsets twice: the layout alone is consistent
+
+        ShouldFail(bytes, ModelLoadFailure.InvalidTensorLayout, "encoder.0.bias", "more than once");
+    }
+
+    [Test]
+    public void Read_WhenATensorIsMissing_ThrowsInvalidLayoutNamingIt()
+    {
+        ModelWeights weights = CheckpointTestData.Weights(seed: 3, DefaultLike);
+        byte[] bytes = CheckpointTestData.HandWrittenFile(
+            DefaultLike,
+            weights.NamedTensors().Where(t => t.Name != "decoder.3.weight").OrderBy(t => t.Name, StringComparer.Ordinal));
+
+        ShouldFail(bytes, ModelLoadFailure.InvalidTensorLayout, "decoder.3.weight", "missing");
+    }
+
+    [Test]
+    public void Read_WhenTheFileHoldsAnExtraTensor_ThrowsInvalidLayoutNamingIt()
+    {
+        ModelWeights weights = CheckpointTestData.Weights(seed: 3, DefaultLike);
+        byte[] bytes = CheckpointTestData.HandWrittenFile(
+            DefaultLike,
+            weights.NamedTensors().Append(("encoder.6.bias", [4], new float[4])).OrderBy(t => t.Name, StringComparer.Ordinal));
+
+        ShouldFail(bytes, ModelLoadFailure.InvalidTensorLayout, "encoder.6.bias", "unexpected");
+    }
+
+    [Test]
+    public void Read_WhenANameSortedTensorHasTheWrongShape_ThrowsInvalidLayoutNamingIt()
+    {
+        ModelWeights weights = CheckpointTestData.Weights(seed: 4, Symmetric);
+        byte[] bytes = CheckpointTestData.HandWrittenFile(
+            Symmetric,
+            weights.NamedTensors().OrderBy(t => t.Name, StringComparer.Ordinal),
+            (name, entry) => name == "decoder.0.bias" ? entry.Replace("\"shape\":[8]", "\"shape\":[2,4]", StringComparison.Ordinal) : entry);
+
+        ShouldFail(bytes, ModelLoadFailure.InvalidTensorLayout, "decoder.0.bias", "shape [2, 4], expected [8]");
+    }
+
+    [Test]
+    public void Read_WhenATensorHasNoDtype_ThrowsMalformedHeaderNamingTheTensorAndTheField()
+    {
+        ModelWeights weights = CheckpointTestData.Weights(seed: 3, DefaultLike);
+        byte[] bytes = CheckpointTestData.HandWrittenFile(
+            DefaultLike,
+            weights.NamedTensors(),
+            (name, entry) => name == "encoder.3.weight" ? entry.Replace("\"dtype\":\"F32\",", string.Empty, StringComparison.Ordinal) : entry);
+
+        ShouldFail(bytes, ModelLoadFailure.MalformedHeader, "tensor 'encoder.3.weight' has no 'dtype' field");
+    }
+
+    [Test]
+    public void Read_WhenDataOffsetsAreStrings_ThrowsMalformedHeaderNamingTheTensorAndTheField()
+    {
+        ModelWeights weights = CheckpointTestData.Weights(seed: 3, DefaultLike);
+        byte[] bytes = CheckpointTestData.HandWrittenFile(
+            DefaultLike,
+            weights.NamedTensors(),
+            (name, entry) => name == "encoder.0.weight" ? entry.Replace("\"data_offsets\":[0,512]", "\"data_offsets\":[\"0\",\"512\"]", StringComparison.Ordinal) : entry);
+
+        ShouldFail(bytes, ModelLoadFailure.MalformedHeader, "tensor 'encoder.0.weight' field 'data_offsets'", "\"0\" at index 0", "integer");
+    }
+
+    [Test]
+    public void Read_WhenTheShapeIsAString_ThrowsMalformedHeaderNamingTheTensorAndTheField()
+    {
+        ModelWeights weights = CheckpointTestData.Weights(seed: 3, DefaultLike);
+        byte[] bytes = CheckpointTestData.HandWrittenFile(
+            DefaultLike,
+            weights.NamedTensors(),
+            (name, entry) => name == "decoder.0.bias" ? entry.Replace("\"shape\":[8]", "\"shape\":\"8\"", StringComparison.Ordinal) : entry);
+
+        ShouldFail(bytes, ModelLoadFailure.MalformedHeader, "tensor 'decoder.0.bias' field 'shape' is a JSON string, expected a JSON array");
+    }
+
+    private static void ShouldFail(byte[] bytes, ModelLoadFailure reason, params string[] messageParts)
+    {
+        ModelLoadingException thrown = FluentActions.Invoking(() => Read(bytes)).Should().Throw<ModelLoadingException>().Which;
+        thrown.Reason.Should().Be(reason, thrown.Message);
+        foreach (string part in messageParts)
+        {
+            thrown.Message.Should().Contain(part);
+        }
+    }
+
     private static string Header(ModelWeights weights)
     {
         byte[] bytes = SafetensorsCheckpoint.Serialize(weights);

@@ -28,6 +28,16 @@ public sealed class BadInputTests
         public override string ToString() => Input;
     }
 
+    /// <summary>Each non-finite value, the README's name for it and the name the message must give.</summary>
+    private static readonly (string Name, float Value, string InMessage)[] NonFinite =
+    [
+        ("NaN", float.NaN, "NaN"),
+        ("+∞", float.PositiveInfinity, "Infinity"),
+        ("−∞", float.NegativeInfinity, "-Infinity"),
+    ];
+
+    private static readonly (string Where, int Position)[] Positions = [("first", 0), ("middle", D / 2), ("last", D - 1)];
+
     private static float[] Valid() => TestData.Embeddings(1, D, seed: 9)[0];
 
     private static float[] With(int position, float value)
@@ -42,11 +52,11 @@ public sealed class BadInputTests
         yield return new BadInput("null embedding", f => f.Manager.ScoreAsync(null!, 4).AsTask(), typeof(InvalidEmbeddingException), "*empty*");
         yield return new BadInput("empty embedding", f => f.Manager.ScoreAsync(Array.Empty<float>(), 4).AsTask(), typeof(InvalidEmbeddingException), "*empty*");
         yield return new BadInput("wrong dimension for the model", f => f.Manager.ScoreAsync(new float[D - 1], 4).AsTask(), typeof(InvalidEmbeddingException), "*15 values*takes 16*");
-        foreach ((string name, float value) in new[] { ("NaN", float.NaN), ("+∞", float.PositiveInfinity), ("−∞", float.NegativeInfinity) })
+        foreach ((string name, float value, string inMessage) in NonFinite)
         {
-            foreach ((string where, int position) in new[] { ("first", 0), ("middle", D / 2), ("last", D - 1) })
+            foreach ((string where, int position) in Positions)
             {
-                yield return new BadInput($"{name} at the {where} position", f => f.Manager.ScoreAsync(With(position, value), 4).AsTask(), typeof(InvalidEmbeddingException), $"*position {position}*");
+                yield return new BadInput($"{name} at the {where} position", f => f.Manager.ScoreAsync(With(position, value), 4).AsTask(), typeof(InvalidEmbeddingException), $"Embedding 0 holds {inMessage} at position {position};*");
             }
         }
 
@@ -71,7 +81,7 @@ public sealed class BadInputTests
 
         yield return new BadInput("values so large that training overflows (1e30)", f => f.Manager.TrainAgeGroupModelAsync(50, 50), typeof(AutoencoderTrainingException), "*epoch 1*");
         yield return new BadInput("sample with NaN age", f => f.Store.AddSampleAsync(new NewSample(double.NaN, Valid())), typeof(ArgumentOutOfRangeException), "*AgeYears is NaN*");
-        yield return new BadInput("sample with an infinite value", f => f.Store.AddSampleAsync(new NewSample(4, With(3, float.PositiveInfinity))), typeof(InvalidEmbeddingException), "*position 3*");
+        yield return new BadInput("sample with an infinite value", f => f.Store.AddSampleAsync(new NewSample(4, With(3, float.PositiveInfinity))), typeof(InvalidEmbeddingException), "Embedding 0 holds Infinity at position 3;*");
     }
 
     [TestCaseSource(nameof(Cases))]
@@ -123,5 +133,25 @@ public sealed class BadInputTests
 
         rows.Should().Contain(r => r.Contains("| every invalid `TrainingConfig` field |", StringComparison.Ordinal));
         Regex.Matches(readme, "too few or non-numeric").Should().NotBeEmpty();
+    }
+
+    [Test]
+    public void Readme_NamesTheValueEachNonFiniteEmbeddingHolds()
+    {
+        string readme = File.ReadAllText(Path.Combine(TestEnvironment.RepositoryRoot, "README.md"));
+        string[] rows = [.. readme.Split('\n').Where(l => l.StartsWith("| ", StringComparison.Ordinal))];
+
+        foreach ((string name, _, string inMessage) in NonFinite)
+        {
+            foreach ((string where, _) in Positions)
+            {
+                string input = $"| {name} at the {where} position |";
+                rows.Should().ContainSingle(r => r.StartsWith(input, StringComparison.Ordinal))
+                    .Which.Should().EndWith($"| Embedding 0 holds {inMessage} at position P |", $"the message for {name} names the value it holds");
+            }
+        }
+
+        rows.Should().ContainSingle(r => r.StartsWith("| sample with an infinite value |", StringComparison.Ordinal))
+            .Which.Should().EndWith("| Embedding 0 holds Infinity at position 3 |");
     }
 }

@@ -126,6 +126,64 @@ public sealed class EarlyStoppingTests
     }
 
     [Test]
+    public void Step_AfterAStop_AnswersContinueWhenTheLossImprovesAgain()
+    {
+        var rule = new EarlyStopping(patience: 2, minDelta: 0);
+        Feed(rule, 1.0, 1.0, 1.0).Should().Equal(false, false, true);
+
+        rule.Step(0.1).Should().BeFalse("a big improvement is not a reason to stop, whatever an earlier epoch answered");
+
+        rule.Stopped.Should().BeFalse();
+        rule.Counter.Should().Be(0);
+        rule.BestLoss.Should().Be(0.1);
+    }
+
+    [Test]
+    public void Stopped_EqualsEveryStepsAnswer_ThroughTheRecoveryBranch()
+    {
+        var rule = new EarlyStopping(patience: 1, minDelta: 0);
+        double[] losses = [1.0, 1.0, 5000.0, 4000.0, 4000.0, 4000.0, 4000.0, 4000.0, 4000.0, 4000.0, 0.5];
+        var answers = new List<bool>();
+        var recovering = new List<bool>();
+
+        foreach (double loss in losses)
+        {
+            bool stop = rule.Step(loss);
+            rule.Stopped.Should().Be(stop, $"Stopped must equal Step's answer after loss {loss} (step {answers.Count})");
+            answers.Add(stop);
+            recovering.Add(rule.InRecovery);
+        }
+
+        // Stop on stagnation; explosion; falling again (the early "continue"); five extra epochs of
+        // patience in recovery; then an improvement leaves recovery.
+        answers.Should().Equal(false, true, false, false, false, false, false, false, false, true, false);
+        recovering.Should().Equal(false, false, true, true, true, true, true, true, true, true, false);
+    }
+
+    [Test]
+    public void Reset_RestoresTheInitialState_AndTheRuleBehavesAsNew()
+    {
+        var rule = new EarlyStopping(patience: 1, minDelta: 0.01);
+        Feed(rule, 1.0, 1.0, 5000.0).Should().Equal(false, true, false);
+        rule.InRecovery.Should().BeTrue();
+
+        rule.Reset();
+
+        rule.BestLoss.Should().Be(double.PositiveInfinity);
+        rule.Counter.Should().Be(0);
+        rule.InRecovery.Should().BeFalse();
+        rule.Stopped.Should().BeFalse();
+        rule.History.Should().BeEmpty();
+        rule.Patience.Should().Be(1);
+        rule.MinDelta.Should().Be(0.01);
+
+        double[] losses = [1e12, 2.0, 2.0, 5000.0, 4000.0, 4000.0, 1.0];
+        bool[] fresh = Feed(new EarlyStopping(patience: 1, minDelta: 0.01), losses);
+        Feed(rule, losses).Should().Equal(fresh);
+        fresh.Should().Equal(false, false, true, false, false, false, false);
+    }
+
+    [Test]
     public void Constructor_WithNegativePatience_Throws()
     {
         FluentActions.Invoking(() => new EarlyStopping(patience: -1)).Should().Throw<ArgumentOutOfRangeException>();
