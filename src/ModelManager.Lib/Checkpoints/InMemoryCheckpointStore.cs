@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace AgeGroupAnomaly.Checkpoints;
 
 /// <summary>
-/// Checkpoints kept in memory: with <see cref="Storage.InMemoryModelStore"/>, a manager that touches
+/// Checkpoints kept in memory: with the in-memory model store, a manager that touches
 /// no file (unit tests of apps, throw-away runs). Thread-safe.
 /// </summary>
 public sealed class InMemoryCheckpointStore : ICheckpointStore

@@ -1,5 +1,5 @@
+using AgeGroupAnomaly.Compute;
 using System.Collections.Immutable;
-using AgeGroupAnomaly.Training;
 
 namespace AgeGroupAnomaly.Scoring;
 
@@ -96,7 +96,7 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments)
             for (int r = chunk * RowsPerCheckChunk; r < end; r++)
             {
                 ReadOnlySpan<float> row = embeddings[rows[r]].Span;
-                if (row.Length != dimension || !EmbeddingMatrix.IsAllFinite(row))
+                if (row.Length != dimension || !FiniteValues.IsAllFinite(row))
                 {
                     InterlockedMin(ref firstBad, r);
                     return;
@@ -152,7 +152,7 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments)
                     : $"The embedding has {embedding.Length} values but model {model.Record.Id} takes {dimension}.");
         }
 
-        EmbeddingMatrix.EnsureFinite(embedding, dimension, "Embedding");
+        FiniteValues.EnsureFinite(embedding, dimension, "Embedding");
         foreach (EmbeddingSegment segment in _segments)
         {
             if (segment.End > dimension)

@@ -1,5 +1,5 @@
+using AgeGroupAnomaly.Compute;
 using System.Globalization;
-using AgeGroupAnomaly.Training;
 
 namespace AgeGroupAnomaly.Storage;
 
@@ -18,7 +18,7 @@ internal static class StoreValidation
 
         try
         {
-            EmbeddingMatrix.EnsureFinite(sample.Embedding, sample.Embedding.Length, "Embedding");
+            FiniteValues.EnsureFinite(sample.Embedding, sample.Embedding.Length, "Embedding");
         }
         catch (InvalidEmbeddingException ex)
         {

@@ -1,11 +1,12 @@
+using AgeGroupAnomaly.Compute;
 using AgeGroupAnomaly.Training;
 using FluentAssertions;
 using NUnit.Framework;
 
-namespace AgeGroupAnomaly.Tests.Training;
+namespace AgeGroupAnomaly.Tests.Compute;
 
 [TestFixture]
-public sealed class EmbeddingMatrixTests
+public sealed class FiniteValuesTests
 {
     [TestCase(float.NaN, "NaN")]
     [TestCase(float.PositiveInfinity, "Infinity")]
@@ -16,7 +17,7 @@ public sealed class EmbeddingMatrixTests
         float[] values = [.. Enumerable.Range(0, 36).Select(i => i * 0.5f)];
         values[12 + 5] = value;
 
-        FluentActions.Invoking(() => EmbeddingMatrix.EnsureFinite(values, 12, "Embedding"))
+        FluentActions.Invoking(() => FiniteValues.EnsureFinite(values, 12, "Embedding"))
             .Should().Throw<InvalidEmbeddingException>()
             .Which.Message.Should().StartWith($"Embedding 1 holds {name} at position 5;");
     }
