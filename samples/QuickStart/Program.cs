@@ -69,7 +69,7 @@ IReadOnlyList<ModelInfo> models = await manager.ListModelsAsync();
 foreach (ModelInfo m in models.Where(m => m.IsActive))
 {
     int versions = models.Count(v => v.AgeMin == m.AgeMin && v.AgeMax == m.AgeMax);
-    Console.WriteLine($"{$"{m.AgeMin:0}-{m.AgeMax:0}",-8}{m.SampleCount,8}{m.Threshold,12:0.000000}{m.History.Length,8}{m.BestValidationLoss,15:0.000000}{versions,10}");
+    Console.WriteLine($"{$"{m.AgeMin:0}-{m.AgeMax:0}",-8}{m.SampleCount,8}{m.Threshold,12:0.000000}{m.Training.History.Length,8}{m.Training.BestValidationLoss,15:0.000000}{versions,10}");
 }
 
 // 4. Score held-out normal drawings and planted anomalies.

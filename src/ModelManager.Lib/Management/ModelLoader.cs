@@ -4,6 +4,7 @@ using AgeGroupAnomaly.Checkpoints;
 using AgeGroupAnomaly.Modeling;
 using AgeGroupAnomaly.Scoring;
 using AgeGroupAnomaly.Storage;
+using AgeGroupAnomaly.Training;
 using Microsoft.Extensions.Logging;
 
 namespace AgeGroupAnomaly.Management;
@@ -22,15 +23,15 @@ internal sealed class ModelLoader(IModelStore store, ICheckpointStore checkpoint
         {
             // Shared by every caller waiting for this model, so no single caller's token applies.
             ModelRecord record = await store.GetModelAsync(id, CancellationToken.None).ConfigureAwait(false) ?? throw new ModelNotFoundException(id);
-            ModelParameters parameters = ModelParameters.Parse(id, record.ParametersJson);
+            TrainingSummary training = ModelParameters.Parse(id, record.ParametersJson);
             byte[] bytes = await checkpoints.ReadAsync(id, record.CheckpointPath, CancellationToken.None).ConfigureAwait(false);
-            ModelWeights weights = CheckpointCodec.Decode(id, bytes, record.CheckpointSha256, parameters.Shape);
+            ModelWeights weights = CheckpointCodec.Decode(id, bytes, record.CheckpointSha256, training.Shape());
             if (weights.Architecture.InputSize != record.EmbeddingDimension)
             {
                 throw new ModelLoadingException(id, ModelLoadFailure.ArchitectureMismatch, $"the checkpoint takes {weights.Architecture.InputSize} values but the record says {record.EmbeddingDimension}.");
             }
 
-            var loaded = new LoadedModel(record, parameters.Metrics, weights, secondCore);
+            var loaded = new LoadedModel(record, training.Metrics, weights, secondCore);
             ManagerLog.ModelLoaded(logger, id, watch.Elapsed.TotalMilliseconds);
             return loaded;
         }

@@ -6,18 +6,29 @@ using AgeGroupAnomaly.Training;
 
 namespace AgeGroupAnomaly;
 
-/// <summary>The outcome of training one age group.</summary>
-/// <param name="ModelId">The new model.</param>
-/// <param name="AgeMin">Youngest age (inclusive).</param>
-/// <param name="AgeMax">Oldest age (inclusive).</param>
-/// <param name="SampleCount">Samples trained on.</param>
-/// <param name="Threshold">Anomaly threshold.</param>
-/// <param name="Training">Figures, history and statistics.</param>
-/// <param name="Checkpoint">Where the weights were written.</param>
-public sealed record AgeGroupTrainingResult(
-    Guid ModelId, double AgeMin, double AgeMax, int SampleCount, double Threshold, TrainingResult Training, CheckpointInfo Checkpoint);
+/// <summary>The outcome of training one age group: the stored model, the training and where the checkpoint went.</summary>
+/// <param name="Model">The new model as <see cref="ModelManager.GetModelInfoAsync"/> describes it.</param>
+/// <param name="Training">Figures, history, statistics and weights.</param>
+/// <param name="Checkpoint">Where the weights were written and their SHA-256.</param>
+public sealed record AgeGroupTrainingResult(ModelInfo Model, TrainingResult Training, CheckpointInfo Checkpoint)
+{
+    /// <summary>The new model's id (<see cref="ModelInfo.Id"/> of <see cref="Model"/>).</summary>
+    public Guid ModelId => Model.Id;
 
-/// <summary>A stored model as users see it.</summary>
+    /// <summary>Youngest age (inclusive).</summary>
+    public double AgeMin => Model.AgeMin;
+
+    /// <summary>Oldest age (inclusive).</summary>
+    public double AgeMax => Model.AgeMax;
+
+    /// <summary>Samples trained on.</summary>
+    public int SampleCount => Model.SampleCount;
+
+    /// <summary>Anomaly threshold.</summary>
+    public double Threshold => Model.Threshold;
+}
+
+/// <summary>A stored model as users see it: its record and the summary of the training that made it.</summary>
 public sealed record ModelInfo
 {
     /// <summary>Model id.</summary>
@@ -47,46 +58,24 @@ public sealed record ModelInfo
     /// <summary>Whether scoring by age uses it.</summary>
     public required bool IsActive { get; init; }
 
-    /// <summary>Architecture and parameter counts.</summary>
-    public required ArchitectureInfo Architecture { get; init; }
+    /// <summary>Configuration, architecture, history, stop reason, best epoch and error statistics of its training.</summary>
+    public required TrainingSummary Training { get; init; }
 
-    /// <summary>Training configuration.</summary>
-    public required TrainingConfig Config { get; init; }
+    internal static ModelInfo From(Storage.ModelRecord record) => From(record, Management.ModelParameters.Parse(record.Id, record.ParametersJson));
 
-    /// <summary>Error statistics on the training run's rows.</summary>
-    public required ErrorStatistics Metrics { get; init; }
-
-    /// <summary>Per-epoch history.</summary>
-    public required ImmutableArray<EpochRecord> History { get; init; }
-
-    /// <summary>Best validation loss.</summary>
-    public required double BestValidationLoss { get; init; }
-
-    /// <summary>How the threshold was chosen.</summary>
-    public required ThresholdPolicy ThresholdPolicy { get; init; }
-
-    internal static ModelInfo From(Storage.ModelRecord record)
+    internal static ModelInfo From(Storage.ModelRecord record, TrainingSummary training) => new()
     {
-        ModelParameters p = ModelParameters.Parse(record.Id, record.ParametersJson);
-        return new ModelInfo
-        {
-            Id = record.Id,
-            AgeMin = record.AgeMin,
-            AgeMax = record.AgeMax,
-            ModelType = record.ModelType,
-            EmbeddingDimension = record.EmbeddingDimension,
-            SampleCount = record.SampleCount,
-            Threshold = record.Threshold,
-            CreatedUtc = record.CreatedUtc,
-            IsActive = record.IsActive,
-            Architecture = p.Architecture,
-            Config = p.Config,
-            Metrics = p.Metrics,
-            History = p.History,
-            BestValidationLoss = p.BestValidationLoss,
-            ThresholdPolicy = p.ThresholdPolicy,
-        };
-    }
+        Id = record.Id,
+        AgeMin = record.AgeMin,
+        AgeMax = record.AgeMax,
+        ModelType = record.ModelType,
+        EmbeddingDimension = record.EmbeddingDimension,
+        SampleCount = record.SampleCount,
+        Threshold = record.Threshold,
+        CreatedUtc = record.CreatedUtc,
+        IsActive = record.IsActive,
+        Training = training,
+    };
 }
 
 /// <summary>A proposed age range for one model.</summary>

@@ -39,7 +39,7 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
             AgeMin = ageMin,
             AgeMax = ageMax,
             EmbeddingDimension = embeddings[0].Length,
-            ParametersJson = ModelParameters.From(result).ToJson(),
+            ParametersJson = ModelParameters.ToJson(result),
             SampleCount = samples.Count,
             Threshold = result.Threshold,
             CreatedUtc = DateTime.UtcNow,
@@ -64,7 +64,7 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
         }
 
         ManagerLog.ModelRecorded(_logger, id, ageMin, ageMax, samples.Count, result.Threshold);
-        return new AgeGroupTrainingResult(id, ageMin, ageMax, samples.Count, result.Threshold, result, new CheckpointInfo(location, sha256));
+        return new AgeGroupTrainingResult(ModelInfo.From(record, result), result, new CheckpointInfo(location, sha256));
     }
 
     private static float[][] TrainingSet(IReadOnlyList<SampleRecord> samples, double ageMin, double ageMax, TrainingConfig config)

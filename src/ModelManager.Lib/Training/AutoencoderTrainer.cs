@@ -248,15 +248,12 @@ public sealed class AutoencoderTrainer
                 throw new AutoencoderTrainingException($"The anomaly threshold came out as {threshold}; refusing to keep a model with a non-finite threshold.");
             }
 
-            EpochRecord last = history[^1];
             var result = new TrainingResult
             {
-                EpochsTrained = history.Count,
                 BestValidationLoss = bestValidation,
                 BestEpoch = bestEpoch,
-                FinalTrainLoss = last.TrainLoss,
-                FinalValidationLoss = last.ValidationLoss,
                 StopReason = reason,
+                ThresholdPolicy = ThresholdPolicy.ForPercentile(_config.ThresholdPercentile),
                 Architecture = architecture.Info,
                 Config = _config,
                 TrainCount = trainCount,

@@ -28,43 +28,39 @@ public enum StopReason
 public sealed record EpochRecord(int Epoch, double TrainLoss, double ValidationLoss, double LearningRate, TimeSpan Duration);
 
 /// <summary>
-/// Everything training produced except the live module: figures, history, error statistics and
-/// the restored best weights as managed arrays.
+/// What a training run was and how it went: configuration, architecture, per-epoch history, stop
+/// reason, best epoch and the error statistics the threshold comes from. The one description of a
+/// training: <see cref="TrainingResult"/> adds the weights, and a stored model carries it as
+/// <see cref="ModelInfo.Training"/>.
 /// </summary>
-public sealed record TrainingResult
+public record TrainingSummary
 {
-    /// <summary>Epochs that ran.</summary>
-    public required int EpochsTrained { get; init; }
-
-    /// <summary>Best validation loss; the returned weights are that epoch's.</summary>
-    public required double BestValidationLoss { get; init; }
-
-    /// <summary>1-based epoch of the best validation loss.</summary>
-    public required int BestEpoch { get; init; }
-
-    /// <summary>Training loss of the last epoch.</summary>
-    public required double FinalTrainLoss { get; init; }
-
-    /// <summary>Validation loss of the last epoch.</summary>
-    public required double FinalValidationLoss { get; init; }
-
-    /// <summary>Why training ended.</summary>
-    public required StopReason StopReason { get; init; }
+    /// <summary>The configuration used.</summary>
+    public required TrainingConfig Config { get; init; }
 
     /// <summary>The model's shape and parameter counts.</summary>
     public required ArchitectureInfo Architecture { get; init; }
 
-    /// <summary>The configuration used.</summary>
-    public required TrainingConfig Config { get; init; }
-
-    /// <summary>Training rows.</summary>
-    public required int TrainCount { get; init; }
-
-    /// <summary>Validation rows.</summary>
-    public required int ValidationCount { get; init; }
-
     /// <summary>Per-epoch figures.</summary>
     public required ImmutableArray<EpochRecord> History { get; init; }
+
+    /// <summary>Why training ended.</summary>
+    public required StopReason StopReason { get; init; }
+
+    /// <summary>1-based epoch of the best validation loss; its weights are the model's.</summary>
+    public required int BestEpoch { get; init; }
+
+    /// <summary>Best validation loss.</summary>
+    public required double BestValidationLoss { get; init; }
+
+    /// <summary>Epochs that ran.</summary>
+    public int EpochsTrained => History.IsDefaultOrEmpty ? 0 : History.Length;
+
+    /// <summary>Training loss of the last epoch.</summary>
+    public double FinalTrainLoss => History.IsDefaultOrEmpty ? double.NaN : History[^1].TrainLoss;
+
+    /// <summary>Validation loss of the last epoch.</summary>
+    public double FinalValidationLoss => History.IsDefaultOrEmpty ? double.NaN : History[^1].ValidationLoss;
 
     /// <summary>
     /// Per-sample error statistics over the full data set (training and validation rows) in eval
@@ -76,7 +72,23 @@ public sealed record TrainingResult
     /// <summary>The same statistics over the held-out validation rows only, for comparison.</summary>
     public required ErrorStatistics ValidationMetrics { get; init; }
 
-    /// <summary>The anomaly threshold: <see cref="Metrics"/> at <see cref="TrainingConfig.ThresholdPercentile"/>.</summary>
+    /// <summary>How the threshold was chosen.</summary>
+    public required ThresholdPolicy ThresholdPolicy { get; init; }
+
+    /// <summary>Training rows (0 for models stored before this was recorded).</summary>
+    public int TrainCount { get; init; }
+
+    /// <summary>Validation rows (0 for models stored before this was recorded).</summary>
+    public int ValidationCount { get; init; }
+
+    /// <summary>Wall time of the whole run (zero for models stored before this was recorded).</summary>
+    public TimeSpan Duration { get; init; }
+}
+
+/// <summary>Everything training produced except the live module: the summary, the threshold and the best weights.</summary>
+public sealed record TrainingResult : TrainingSummary
+{
+    /// <summary>The anomaly threshold: <see cref="TrainingSummary.Metrics"/> at <see cref="TrainingConfig.ThresholdPercentile"/>.</summary>
     public required double Threshold { get; init; }
 
     /// <summary>The best epoch's weights (deep copy).</summary>
@@ -84,9 +96,6 @@ public sealed record TrainingResult
 
     /// <summary>Which input rows (zero-based) were held out for validation.</summary>
     public required ImmutableArray<int> ValidationRowIndices { get; init; }
-
-    /// <summary>Wall time of the whole run.</summary>
-    public required TimeSpan Duration { get; init; }
 }
 
 /// <summary>

@@ -429,11 +429,24 @@ public abstract class ModelManagerTests
         info.SampleCount.Should().Be(20);
         info.Threshold.Should().Be(older.Threshold);
         info.IsActive.Should().BeTrue();
-        info.Architecture.HiddenSizes.Should().Equal(8, 4);
-        info.Config.Should().Be(Fast);
-        info.Metrics.Percentile95.Should().Be(older.Training.Metrics.Percentile95);
-        info.History.Should().HaveCount(older.Training.EpochsTrained);
-        info.ThresholdPolicy.Percentile.Should().Be(95);
+        info.Training.Architecture.HiddenSizes.Should().Equal(8, 4);
+        info.Training.Config.Should().Be(Fast);
+        info.Training.Metrics.Percentile95.Should().Be(older.Training.Metrics.Percentile95);
+        info.Training.History.Should().HaveCount(older.Training.EpochsTrained);
+        info.Training.ThresholdPolicy.Percentile.Should().Be(95);
+
+        // Everything the training reported is readable from the stored model, field for field.
+        TrainingSummary stored = info.Training;
+        stored.StopReason.Should().Be(older.Training.StopReason);
+        stored.BestEpoch.Should().Be(older.Training.BestEpoch);
+        stored.BestValidationLoss.Should().Be(older.Training.BestValidationLoss);
+        stored.ValidationMetrics.Should().BeEquivalentTo(older.Training.ValidationMetrics);
+        stored.TrainCount.Should().Be(older.Training.TrainCount);
+        stored.ValidationCount.Should().Be(older.Training.ValidationCount);
+        stored.Duration.Should().Be(older.Training.Duration);
+        stored.FinalValidationLoss.Should().Be(older.Training.FinalValidationLoss);
+        older.Model.Should().BeEquivalentTo(info, o => o.Excluding(m => m.Training), "the training result describes the stored model");
+        (await Store.GetModelAsync(older.ModelId))!.ParametersJson.Should().NotContain("Weights").And.NotContain("ValidationRowIndices", "the record keeps the summary, the checkpoint the weights");
         await FluentActions.Awaiting(() => Manager.GetModelInfoAsync(Guid.NewGuid())).Should().ThrowAsync<ModelNotFoundException>();
     }
 
