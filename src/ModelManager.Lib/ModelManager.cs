@@ -16,8 +16,9 @@ namespace AgeGroupAnomaly;
 /// threads may score while another trains, activates, deletes or clears the cache.
 /// </summary>
 /// <remarks>
-/// Dispose it when the app stops: it ends the helper thread that
-/// <see cref="ModelManagerOptions.SplitSingleScoresAcrossCores"/> starts (nothing else needs disposal).
+/// Trainings run on threads the manager owns (never on thread-pool threads), at most
+/// <see cref="ModelManagerOptions.MaxConcurrentTrainings"/> at once; others wait in order. Dispose
+/// the manager when the app stops: it cancels trainings and ends its threads.
 /// </remarks>
 public sealed class ModelManager : IDisposable
 {
@@ -28,6 +29,7 @@ public sealed class ModelManager : IDisposable
     private readonly SecondCore? _secondCore;
     private readonly ModelResolver _models;
     private readonly ModelScorer _scorer;
+    private readonly TrainingQueue _trainingQueue;
     private readonly TrainingCoordinator _training;
 
     /// <summary>Creates a manager.</summary>
@@ -56,7 +58,8 @@ public sealed class ModelManager : IDisposable
             new ModelCache(options.CacheCapacity),
             new ModelLoader(store, _checkpoints, _secondCore, _logger).LoadAsync);
         _scorer = new ModelScorer(options.Segments);
-        _training = new TrainingCoordinator(store, _checkpoints, loggerFactory, _models.Invalidate);
+        _trainingQueue = new TrainingQueue(options.MaxConcurrentTrainings);
+        _training = new TrainingCoordinator(store, _checkpoints, _trainingQueue, loggerFactory, _models.Invalidate);
     }
 
     /// <summary>Models currently held in the cache.</summary>
@@ -300,8 +303,16 @@ public sealed class ModelManager : IDisposable
     /// <summary>The helper of <see cref="ModelManagerOptions.SplitSingleScoresAcrossCores"/>, when this manager started one.</summary>
     internal SecondCore? SecondCore => _secondCore;
 
-    /// <summary>Ends the scoring helper thread, if one was started. Scores after this compute on one core.</summary>
-    public void Dispose() => _secondCore?.Dispose();
+    /// <summary>
+    /// Cancels trainings in progress or waiting and ends the training threads, and ends the scoring
+    /// helper thread, if one was started. Scores after this still work (on one core); trainings throw
+    /// <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void Dispose()
+    {
+        _trainingQueue.Dispose();
+        _secondCore?.Dispose();
+    }
 
     private static ReadOnlyMemory<float>[] Rows(IReadOnlyList<float[]> embeddings)
     {

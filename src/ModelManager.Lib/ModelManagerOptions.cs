@@ -44,6 +44,14 @@ public sealed class ModelManagerOptions
     /// <value>The default is false.</value>
     public bool SplitSingleScoresAcrossCores { get; set; }
 
+    /// <summary>
+    /// Trainings that run at once, each on a thread the manager owns (never a thread-pool thread);
+    /// further trainings wait in order. A CPU training already uses every core, so more than one
+    /// mostly helps with <see cref="Training.TrainingConfig.CpuThreads"/> set to a share of them.
+    /// </summary>
+    /// <value>The default is 1.</value>
+    public int MaxConcurrentTrainings { get; set; } = 1;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -55,6 +63,11 @@ public sealed class ModelManagerOptions
         if (CacheCapacity < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(CacheCapacity), CacheCapacity, $"CacheCapacity is {CacheCapacity}; it must be at least 1.");
+        }
+
+        if (MaxConcurrentTrainings < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxConcurrentTrainings), MaxConcurrentTrainings, $"MaxConcurrentTrainings is {MaxConcurrentTrainings}; it must be at least 1.");
         }
 
         if (ActiveModelsRefreshInterval < TimeSpan.Zero)

@@ -11,7 +11,7 @@ namespace AgeGroupAnomaly.Management;
 /// record that activates it; if recording fails, the checkpoint is removed again, so no record ever
 /// points to a missing checkpoint and no failed training leaves a file behind.
 /// </summary>
-internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore checkpoints, ILoggerFactory loggerFactory, Action modelsChanged)
+internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore checkpoints, TrainingQueue queue, ILoggerFactory loggerFactory, Action modelsChanged)
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<ModelManager>();
 
@@ -24,11 +24,13 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
         float[][] embeddings = TrainingSet(samples, ageMin, ageMax, config);
 
         var trainer = new AutoencoderTrainer(config, loggerFactory.CreateLogger<AutoencoderTrainer>());
-        TrainingResult result;
-        using (TrainedAutoencoder trained = trainer.Train(embeddings, progress, cancellationToken))
-        {
-            result = trained.Result;
-        }
+        TrainingResult result = await queue.RunAsync(
+            token =>
+            {
+                using TrainedAutoencoder trained = trainer.Train(embeddings, progress, token);
+                return trained.Result;
+            },
+            cancellationToken).ConfigureAwait(false);
 
         var id = Guid.NewGuid();
         (byte[] bytes, string sha256) = CheckpointCodec.Encode(result.Weights);

@@ -40,6 +40,7 @@ public abstract class ModelManagerTests
     [TearDown]
     public void TearDown()
     {
+        Manager.Dispose();
         (Store as IDisposable)?.Dispose();
         Directory.Delete(_directory, recursive: true);
     }
@@ -409,6 +410,29 @@ public abstract class ModelManagerTests
             losses[i].Should().Be(single);
             fromBlock[i].ReconstructionLoss.Should().Be(single);
         }
+    }
+
+    [Test]
+    public async Task TrainAgeGroupModel_TrainsOnAThreadTheManagerOwns_NeverOnThePool()
+    {
+        await AddSamplesAsync(4, 20, seed: 1);
+        var threads = new List<(bool Pool, string? Name)>();
+
+        await Manager.TrainAgeGroupModelAsync(3, 5, progress: new SyncProgress<EpochRecord>(_ => threads.Add((Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name))));
+
+        threads.Should().NotBeEmpty().And.OnlyContain(t => !t.Pool && t.Name!.StartsWith("ModelManager training", StringComparison.Ordinal));
+    }
+
+    [Test]
+    public async Task TrainAgeGroupModel_AfterDispose_ThrowsObjectDisposed_WhileScoringStillWorks()
+    {
+        await AddSamplesAsync(4, 20, seed: 1);
+        await Manager.TrainAgeGroupModelAsync(3, 5);
+
+        Manager.Dispose();
+
+        await FluentActions.Awaiting(() => Manager.TrainAgeGroupModelAsync(3, 5)).Should().ThrowAsync<ObjectDisposedException>();
+        (await Manager.ScoreAsync(new float[Dimension], 4)).ReconstructionLoss.Should().BeGreaterThan(0);
     }
 
     [Test]

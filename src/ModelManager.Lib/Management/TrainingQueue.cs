@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+
+namespace AgeGroupAnomaly.Management;
+
+/// <summary>
+/// Runs trainings on threads the library owns, never on thread-pool threads: a training keeps a
+/// core busy for seconds to minutes, and in a web service a pool thread held that long starves
+/// request handling. Jobs wait in order for a free training thread; threads start on first use
+/// (a scoring-only process starts none) and end on <see cref="Dispose"/>, which also cancels the
+/// running jobs and those still waiting.
+/// </summary>
+internal sealed class TrainingQueue(int threadCount) : IDisposable
+{
+    private readonly BlockingCollection<Action> _jobs = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Thread> _threads = [];
+    private readonly Lock _gate = new();
+    private bool _disposed;
+
+    /// <summary>Token that is cancelled when the queue is disposed (linked into every job).</summary>
+    public CancellationToken Stopping => _stopping.Token;
+
+    /// <summary>Runs <paramref name="work"/> on a training thread once one is free.</summary>
+    public Task<T> RunAsync<T>(Func<CancellationToken, T> work, CancellationToken cancellationToken)
+    {
+        var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Job()
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+            try
+            {
+                linked.Token.ThrowIfCancellationRequested();
+                completion.SetResult(work(linked.Token));
+            }
+            catch (OperationCanceledException ex)
+            {
+                completion.SetCanceled(ex.CancellationToken);
+            }
+            catch (Exception ex)
+            {
+                completion.SetException(ex);
+            }
+        }
+
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_threads.Count < threadCount)
+            {
+                var thread = new Thread(Work) { IsBackground = true, Name = $"ModelManager training {_threads.Count + 1}" };
+                _threads.Add(thread);
+                thread.Start();
+            }
+
+            _jobs.Add(Job, CancellationToken.None); // unbounded: never blocks
+        }
+
+        return completion.Task;
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _jobs.CompleteAdding();
+        }
+
+        _stopping.Cancel(); // running jobs stop at their next batch, waiting ones are cancelled when taken
+        foreach (Thread thread in _threads)
+        {
+            thread.Join();
+        }
+
+        _jobs.Dispose();
+        _stopping.Dispose();
+    }
+
+    private void Work()
+    {
+        foreach (Action job in _jobs.GetConsumingEnumerable())
+        {
+            job();
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using AgeGroupAnomaly.Management;
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace AgeGroupAnomaly.Tests.Management;
+
+// Every wait here is on an event the test controls, never on time.
+public sealed class TrainingQueueTests
+{
+    [Test]
+    public async Task RunAsync_RunsTheJobOnAThreadItOwns_NotOnTheThreadPool()
+    {
+        using var queue = new TrainingQueue(1);
+
+        (bool pool, string? name) = await queue.RunAsync(_ => (Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name), CancellationToken.None);
+
+        pool.Should().BeFalse();
+        name.Should().StartWith("ModelManager training");
+    }
+
+    [Test]
+    public async Task RunAsync_WithOneThread_RunsJobsOneAfterAnother_InOrder()
+    {
+        using var queue = new TrainingQueue(1);
+        using var firstStarted = new ManualResetEventSlim();
+        using var releaseFirst = new ManualResetEventSlim();
+        bool secondStarted = false;
+
+        Task<int> first = queue.RunAsync(_ => { firstStarted.Set(); releaseFirst.Wait(CancellationToken.None); return 1; }, CancellationToken.None);
+        Task<int> second = queue.RunAsync(_ => { secondStarted = true; return 2; }, CancellationToken.None);
+        firstStarted.Wait();
+
+        Volatile.Read(ref secondStarted).Should().BeFalse("the only training thread is busy with the first job");
+        releaseFirst.Set();
+        (await first).Should().Be(1);
+        (await second).Should().Be(2);
+    }
+
+    [Test]
+    public async Task RunAsync_AJobThatThrows_FaultsItsTaskOnly()
+    {
+        using var queue = new TrainingQueue(1);
+
+        await FluentActions.Awaiting(() => queue.RunAsync<int>(_ => throw new InvalidOperationException("bad"), CancellationToken.None))
+            .Should().ThrowAsync<InvalidOperationException>().WithMessage("bad");
+        (await queue.RunAsync(_ => 5, CancellationToken.None)).Should().Be(5, "the thread survives");
+    }
+
+    [Test]
+    public async Task RunAsync_AWaitingJobWhoseTokenIsCancelled_IsCancelledWithoutRunning()
+    {
+        using var queue = new TrainingQueue(1);
+        using var firstStarted = new ManualResetEventSlim();
+        using var releaseFirst = new ManualResetEventSlim();
+        using var cancel = new CancellationTokenSource();
+        bool secondRan = false;
+        Task<int> first = queue.RunAsync(_ => { firstStarted.Set(); releaseFirst.Wait(CancellationToken.None); return 1; }, CancellationToken.None);
+        Task<int> second = queue.RunAsync(_ => { secondRan = true; return 2; }, cancel.Token);
+        firstStarted.Wait();
+
+        await cancel.CancelAsync();
+        releaseFirst.Set();
+
+        await first;
+        await FluentActions.Awaiting(() => second).Should().ThrowAsync<OperationCanceledException>();
+        secondRan.Should().BeFalse();
+    }
+
+    [Test]
+    public async Task Dispose_CancelsTheRunningAndTheWaitingJobs_AndLaterCallsThrowObjectDisposed()
+    {
+        var queue = new TrainingQueue(1);
+        using var started = new ManualResetEventSlim();
+        Task<int> running = queue.RunAsync(token => { started.Set(); token.WaitHandle.WaitOne(); token.ThrowIfCancellationRequested(); return 1; }, CancellationToken.None);
+        Task<int> waiting = queue.RunAsync(_ => 2, CancellationToken.None);
+        started.Wait();
+
+        queue.Dispose();
+
+        await FluentActions.Awaiting(() => running).Should().ThrowAsync<OperationCanceledException>();
+        await FluentActions.Awaiting(() => waiting).Should().ThrowAsync<OperationCanceledException>();
+        FluentActions.Invoking(() => { queue.RunAsync(_ => 3, CancellationToken.None); }).Should().Throw<ObjectDisposedException>();
+    }
+}
