@@ -59,7 +59,7 @@ public sealed class ModelManager : IDisposable
             new ModelLoader(store, _checkpoints, _secondCore, _logger).LoadAsync);
         _scorer = new ModelScorer(options.Segments);
         _trainingQueue = new TrainingQueue(options.MaxConcurrentTrainings);
-        _training = new TrainingCoordinator(store, _checkpoints, _trainingQueue, loggerFactory, _models.Invalidate);
+        _training = new TrainingCoordinator(store, _checkpoints, _trainingQueue, options.AllowOverlappingRanges, loggerFactory, _models.Invalidate);
     }
 
     /// <summary>Models currently held in the cache.</summary>
@@ -77,6 +77,7 @@ public sealed class ModelManager : IDisposable
     /// <param name="progress">Receives each epoch's record.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The new model's id, range, threshold, training result and checkpoint.</returns>
+    /// <exception cref="OverlappingRangeException">The range overlaps another active model's (unless allowed).</exception>
     public Task<AgeGroupTrainingResult> TrainAgeGroupModelAsync(
         double ageMin, double ageMax, TrainingConfig? config = null, IProgress<EpochRecord>? progress = null, CancellationToken cancellationToken = default) =>
         _training.TrainAsync(ageMin, ageMax, config ?? _options.DefaultTrainingConfig, progress, cancellationToken);
@@ -248,9 +249,13 @@ public sealed class ModelManager : IDisposable
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>A task that completes when the change is stored.</returns>
     /// <exception cref="ModelNotFoundException">No model has the id.</exception>
+    /// <exception cref="OverlappingRangeException">Its range overlaps another active model's (unless allowed).</exception>
     public async Task ActivateAsync(Guid modelId, CancellationToken cancellationToken = default)
     {
+        ModelRecord record = await _store.GetModelAsync(modelId, cancellationToken).ConfigureAwait(false) ?? throw new ModelNotFoundException(modelId);
+        IReadOnlyList<ModelRecord> before = await _training.CheckOverlapAsync(record.AgeMin, record.AgeMax, modelId, cancellationToken).ConfigureAwait(false);
         await ChangeAsync(modelId, _store.ActivateModelAsync, evict: false, cancellationToken).ConfigureAwait(false);
+        _training.LogReplacements(before, record);
         ManagerLog.ModelActivated(_logger, modelId);
     }
 

@@ -52,6 +52,16 @@ public sealed class ModelManagerOptions
     /// <value>The default is 1.</value>
     public int MaxConcurrentTrainings { get; set; } = 1;
 
+    /// <summary>
+    /// Whether a model may become active (by training or activation) for a range that overlaps
+    /// another active model's range by more than a shared boundary age. When false, that is an
+    /// <see cref="OverlappingRangeException"/>; when true, it is logged as a warning and shared
+    /// ages go to the range with the greater AgeMin, then the newest model. Training exactly an
+    /// active model's range always replaces it (logged).
+    /// </summary>
+    /// <value>The default is false.</value>
+    public bool AllowOverlappingRanges { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {

@@ -22,6 +22,12 @@ internal static partial class ManagerLog
     [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Removed {Count} orphaned checkpoints")]
     public static partial void OrphansRemoved(ILogger logger, int count);
 
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Model {ModelId} for ages [{AgeMin}, {AgeMax}] replaces model {ReplacedModelId} as the active model of that range")]
+    public static partial void ModelReplaced(ILogger logger, Guid modelId, double ageMin, double ageMax, Guid replacedModelId);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "Model {ModelId} for ages [{AgeMin}, {AgeMax}] overlaps active model {OtherModelId} for [{OtherAgeMin}, {OtherAgeMax}] (allowed by AllowOverlappingRanges): shared ages go to the range with the greater AgeMin, then the newest model")]
+    public static partial void OverlapAllowed(ILogger logger, Guid? modelId, double ageMin, double ageMax, Guid otherModelId, double otherAgeMin, double otherAgeMax);
+
     [LoggerMessage(EventId = 3000, Level = LogLevel.Debug, Message = "Model {ModelId} loaded into the cache in {ElapsedMs} ms")]
     public static partial void ModelLoaded(ILogger logger, Guid modelId, double elapsedMs);
 

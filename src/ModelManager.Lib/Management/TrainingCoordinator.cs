@@ -11,7 +11,7 @@ namespace AgeGroupAnomaly.Management;
 /// record that activates it; if recording fails, the checkpoint is removed again, so no record ever
 /// points to a missing checkpoint and no failed training leaves a file behind.
 /// </summary>
-internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore checkpoints, TrainingQueue queue, ILoggerFactory loggerFactory, Action modelsChanged)
+internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore checkpoints, TrainingQueue queue, bool allowOverlaps, ILoggerFactory loggerFactory, Action modelsChanged)
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<ModelManager>();
 
@@ -20,6 +20,7 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
     {
         StoreValidation.Range(ageMin, ageMax);
         config.Validate();
+        await CheckOverlapAsync(ageMin, ageMax, null, cancellationToken).ConfigureAwait(false); // fail before minutes of training
         IReadOnlyList<SampleRecord> samples = await store.GetSamplesAsync(ageMin, ageMax, cancellationToken).ConfigureAwait(false);
         float[][] embeddings = TrainingSet(samples, ageMin, ageMax, config);
 
@@ -52,7 +53,9 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
 
         try
         {
+            IReadOnlyList<ModelRecord> before = await CheckOverlapAsync(ageMin, ageMax, null, cancellationToken).ConfigureAwait(false); // again: others may have changed models meanwhile
             await store.AddModelAsync(record, cancellationToken).ConfigureAwait(false);
+            LogReplacements(before, record);
         }
         catch (Exception ex)
         {
@@ -67,6 +70,35 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
 
         ManagerLog.ModelRecorded(_logger, id, ageMin, ageMax, samples.Count, result.Threshold);
         return new AgeGroupTrainingResult(ModelInfo.From(record, result), result, new CheckpointInfo(location, sha256));
+    }
+
+    /// <summary>
+    /// Throws <see cref="OverlappingRangeException"/> when the range overlaps another active model
+    /// (unless overlaps are allowed, then logs it); returns the models it read.
+    /// </summary>
+    public async Task<IReadOnlyList<ModelRecord>> CheckOverlapAsync(double ageMin, double ageMax, Guid? modelId, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<ModelRecord> models = await store.ListModelsAsync(cancellationToken).ConfigureAwait(false);
+        if (RangeOverlap.FirstOverlap(models, ageMin, ageMax, except: modelId) is { } other)
+        {
+            if (!allowOverlaps)
+            {
+                throw new OverlappingRangeException(ageMin, ageMax, other.Id, other.AgeMin, other.AgeMax);
+            }
+
+            ManagerLog.OverlapAllowed(_logger, modelId, ageMin, ageMax, other.Id, other.AgeMin, other.AgeMax);
+        }
+
+        return models;
+    }
+
+    /// <summary>Logs the active models of exactly this range that <paramref name="model"/> now replaces.</summary>
+    public void LogReplacements(IEnumerable<ModelRecord> before, ModelRecord model)
+    {
+        foreach (ModelRecord old in RangeOverlap.Replaced(before, model.AgeMin, model.AgeMax, model.Id))
+        {
+            ManagerLog.ModelReplaced(_logger, model.Id, model.AgeMin, model.AgeMax, old.Id);
+        }
     }
 
     private static float[][] TrainingSet(IReadOnlyList<SampleRecord> samples, double ageMin, double ageMax, TrainingConfig config)

@@ -1,3 +1,4 @@
+using AgeGroupAnomaly.Management;
 using AgeGroupAnomaly.Compute;
 using AgeGroupAnomaly.Checkpoints;
 using AgeGroupAnomaly.Modeling;
@@ -45,14 +46,19 @@ public abstract class ModelManagerTests
         Directory.Delete(_directory, recursive: true);
     }
 
-    protected ModelManager CreateManager(IModelStore? store = null, IReadOnlyList<EmbeddingSegment>? segments = null, int cacheCapacity = 16) =>
-        new(store ?? Store, new ModelManagerOptions
-        {
-            CheckpointDirectory = CheckpointDirectory,
-            DefaultTrainingConfig = Fast,
-            Segments = segments ?? [],
-            CacheCapacity = cacheCapacity,
-        });
+    protected ModelManager CreateManager(
+        IModelStore? store = null, IReadOnlyList<EmbeddingSegment>? segments = null, int cacheCapacity = 16, bool allowOverlaps = false, Microsoft.Extensions.Logging.ILoggerFactory? logging = null) =>
+        new(
+            store ?? Store,
+            new ModelManagerOptions
+            {
+                CheckpointDirectory = CheckpointDirectory,
+                DefaultTrainingConfig = Fast,
+                Segments = segments ?? [],
+                CacheCapacity = cacheCapacity,
+                AllowOverlappingRanges = allowOverlaps,
+            },
+            logging);
 
     protected async Task AddSamplesAsync(int age, int count, int seed, int dimension = Dimension)
     {
@@ -433,6 +439,81 @@ public abstract class ModelManagerTests
 
         await FluentActions.Awaiting(() => Manager.TrainAgeGroupModelAsync(3, 5)).Should().ThrowAsync<ObjectDisposedException>();
         (await Manager.ScoreAsync(new float[Dimension], 4)).ReconstructionLoss.Should().BeGreaterThan(0);
+    }
+
+    [Test]
+    public async Task TrainAgeGroupModel_ARangeOverlappingAnActiveOne_IsRefusedBeforeTraining_AndWritesNothing()
+    {
+        await AddSamplesAsync(3, 30, seed: 1);
+        AgeGroupTrainingResult wide = await Manager.TrainAgeGroupModelAsync(3, 4);
+
+        OverlappingRangeException thrown = (await FluentActions.Awaiting(() => Manager.TrainAgeGroupModelAsync(3, 3.5))
+            .Should().ThrowAsync<OverlappingRangeException>()).Which;
+
+        thrown.ActiveModelId.Should().Be(wide.ModelId);
+        thrown.Message.Should().Contain("[3, 3.5]").And.Contain("[3, 4]").And.Contain("AllowOverlappingRanges");
+        (await Store.ListModelsAsync()).Should().ContainSingle();
+        Directory.GetFiles(CheckpointDirectory).Should().ContainSingle();
+        (await Manager.ScoreAsync(new float[Dimension], 3)).ModelId.Should().Be(wide.ModelId);
+    }
+
+    [Test]
+    public async Task TrainAgeGroupModel_WithOverlapsAllowed_TrainsAndLogsWhatItOverlaps()
+    {
+        await AddSamplesAsync(3, 30, seed: 1);
+        var logs = new ListLoggerFactory();
+        using ModelManager manager = CreateManager(allowOverlaps: true, logging: logs);
+        AgeGroupTrainingResult wide = await manager.TrainAgeGroupModelAsync(3, 4);
+
+        AgeGroupTrainingResult narrow = await manager.TrainAgeGroupModelAsync(3, 3.5);
+
+        (await manager.ScoreAsync(new float[Dimension], 3)).ModelId.Should().Be(narrow.ModelId, "equal AgeMin: the newest wins");
+        logs.Entries.Should().Contain(e => e.Id.Id == 2007 && e.Level == Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.Contains(wide.ModelId.ToString(), StringComparison.Ordinal));
+    }
+
+    [Test]
+    public async Task TrainAgeGroupModel_ExactlyAnActiveRange_ReplacesIt_AndLogsTheReplacement()
+    {
+        await AddSamplesAsync(4, 30, seed: 1);
+        var logs = new ListLoggerFactory();
+        using ModelManager manager = CreateManager(logging: logs);
+        AgeGroupTrainingResult first = await manager.TrainAgeGroupModelAsync(3, 5);
+
+        AgeGroupTrainingResult second = await manager.TrainAgeGroupModelAsync(3, 5);
+
+        (await Store.GetModelAsync(first.ModelId))!.IsActive.Should().BeFalse();
+        logs.Entries.Should().Contain(e => e.Id.Id == 2006 && e.Message.Contains(second.ModelId.ToString(), StringComparison.Ordinal) && e.Message.Contains(first.ModelId.ToString(), StringComparison.Ordinal));
+    }
+
+    [Test]
+    public async Task Activate_AModelOverlappingAnotherActiveOne_IsRefused_ButSharedBoundariesAreFine()
+    {
+        await AddSamplesAsync(5, 30, seed: 1);
+        await AddSamplesAsync(7, 30, seed: 2);
+        AgeGroupTrainingResult narrow = await Manager.TrainAgeGroupModelAsync(5, 5.5);
+        await Manager.DeactivateAsync(narrow.ModelId);
+        AgeGroupTrainingResult wide = await Manager.TrainAgeGroupModelAsync(4, 6);
+        AgeGroupTrainingResult next = await Manager.TrainAgeGroupModelAsync(6, 8); // shares only age 6
+
+        await FluentActions.Awaiting(() => Manager.ActivateAsync(narrow.ModelId)).Should().ThrowAsync<OverlappingRangeException>();
+
+        (await Store.GetModelAsync(narrow.ModelId))!.IsActive.Should().BeFalse();
+        (await Store.GetModelAsync(wide.ModelId))!.IsActive.Should().BeTrue();
+        (await Store.GetModelAsync(next.ModelId))!.IsActive.Should().BeTrue();
+    }
+
+    [TestCase(3, 5, 5, 8, false)]   // a shared boundary age between two real ranges
+    [TestCase(3, 5, 3, 5, false)]   // the same range: a replacement
+    [TestCase(3, 5, 6, 8, false)]
+    [TestCase(3, 4, 3, 3.5, true)]
+    [TestCase(3, 5, 4, 8, true)]
+    [TestCase(3, 8, 4, 5, true)]
+    [TestCase(5, 5, 3, 5, true)]    // a one-age range on another's boundary is inside it
+    [TestCase(5, 5, 5, 5, false)]
+    public void Overlaps_CountsCommonAgesButNotASharedBoundary(double aMin, double aMax, double bMin, double bMax, bool expected)
+    {
+        RangeOverlap.Overlaps(aMin, aMax, bMin, bMax).Should().Be(expected);
+        RangeOverlap.Overlaps(bMin, bMax, aMin, aMax).Should().Be(expected, "the relation is symmetric");
     }
 
     [Test]
