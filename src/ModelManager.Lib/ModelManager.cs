@@ -305,6 +305,13 @@ public sealed class ModelManager : IDisposable
         return removed;
     }
 
+    /// <summary>
+    /// Cancels every training running or waiting now (they throw <see cref="OperationCanceledException"/>
+    /// and leave nothing behind); trainings requested later run normally. Under DI this is called
+    /// when the host starts stopping, so a shutdown never waits for a training.
+    /// </summary>
+    public void CancelTrainings() => _trainingQueue.CancelAll();
+
     /// <summary>The helper of <see cref="ModelManagerOptions.SplitSingleScoresAcrossCores"/>, when this manager started one.</summary>
     internal SecondCore? SecondCore => _secondCore;
 

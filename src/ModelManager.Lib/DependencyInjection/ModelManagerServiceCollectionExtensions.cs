@@ -3,6 +3,7 @@ using AgeGroupAnomaly.Checkpoints;
 using AgeGroupAnomaly.Storage;
 using AgeGroupAnomaly.Storage.Sqlite;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -23,7 +24,9 @@ public static class ModelManagerServiceCollectionExtensions
     /// <summary>
     /// Registers a singleton <see cref="ModelManager"/> over the registered <see cref="IModelStore"/>
     /// (and <see cref="ICheckpointStore"/>, when one is registered), with
-    /// <see cref="IOptions{ModelManagerOptions}"/> validated when the host starts.
+    /// <see cref="IOptions{ModelManagerOptions}"/> validated when the host starts. In a host,
+    /// trainings are cancelled when the application starts stopping
+    /// (<see cref="IHostApplicationLifetime.ApplicationStopping"/>).
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the options; null to take them from elsewhere (for example configuration binding).</param>
@@ -39,11 +42,18 @@ public static class ModelManagerServiceCollectionExtensions
 
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelManagerOptions>, ModelManagerOptionsValidator>());
-        services.TryAddSingleton(provider => new ModelManager(
-            provider.GetRequiredService<IModelStore>(),
-            provider.GetRequiredService<IOptions<ModelManagerOptions>>().Value,
-            provider.GetService<ILoggerFactory>(),
-            provider.GetService<ICheckpointStore>()));
+        services.TryAddSingleton(provider =>
+        {
+            var manager = new ModelManager(
+                provider.GetRequiredService<IModelStore>(),
+                provider.GetRequiredService<IOptions<ModelManagerOptions>>().Value,
+                provider.GetService<ILoggerFactory>(),
+                provider.GetService<ICheckpointStore>());
+
+            // In a host, trainings stop when the app starts stopping: a shutdown never waits for one.
+            provider.GetService<IHostApplicationLifetime>()?.ApplicationStopping.Register(manager.CancelTrainings);
+            return manager;
+        });
         return services;
     }
 

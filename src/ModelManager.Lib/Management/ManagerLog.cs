@@ -28,6 +28,9 @@ internal static partial class ManagerLog
     [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "Model {ModelId} for ages [{AgeMin}, {AgeMax}] overlaps active model {OtherModelId} for [{OtherAgeMin}, {OtherAgeMax}] (allowed by AllowOverlappingRanges): shared ages go to the range with the greater AgeMin, then the newest model")]
     public static partial void OverlapAllowed(ILogger logger, Guid? modelId, double ageMin, double ageMax, Guid otherModelId, double otherAgeMin, double otherAgeMax);
 
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "Training for ages [{AgeMin}, {AgeMax}] was cancelled (by the caller, the host stopping, or the manager's disposal); nothing was stored")]
+    public static partial void TrainingCancelled(ILogger logger, double ageMin, double ageMax);
+
     [LoggerMessage(EventId = 3000, Level = LogLevel.Debug, Message = "Model {ModelId} loaded into the cache in {ElapsedMs} ms")]
     public static partial void ModelLoaded(ILogger logger, Guid modelId, double elapsedMs);
 

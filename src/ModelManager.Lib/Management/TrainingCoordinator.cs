@@ -25,13 +25,22 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
         float[][] embeddings = TrainingSet(samples, ageMin, ageMax, config);
 
         var trainer = new AutoencoderTrainer(config, loggerFactory.CreateLogger<AutoencoderTrainer>());
-        TrainingResult result = await queue.RunAsync(
-            token =>
-            {
-                using TrainedAutoencoder trained = trainer.Train(embeddings, progress, token);
-                return trained.Result;
-            },
-            cancellationToken).ConfigureAwait(false);
+        TrainingResult result;
+        try
+        {
+            result = await queue.RunAsync(
+                token =>
+                {
+                    using TrainedAutoencoder trained = trainer.Train(embeddings, progress, token);
+                    return trained.Result;
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            ManagerLog.TrainingCancelled(_logger, ageMin, ageMax);
+            throw;
+        }
 
         var id = Guid.NewGuid();
         (byte[] bytes, string sha256) = CheckpointCodec.Encode(result.Weights);

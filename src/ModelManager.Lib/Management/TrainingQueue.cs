@@ -12,21 +12,19 @@ namespace AgeGroupAnomaly.Management;
 internal sealed class TrainingQueue(int threadCount) : IDisposable
 {
     private readonly BlockingCollection<Action> _jobs = [];
-    private readonly CancellationTokenSource _stopping = new();
+    private CancellationTokenSource _stopping = new();
     private readonly List<Thread> _threads = [];
     private readonly Lock _gate = new();
     private bool _disposed;
-
-    /// <summary>Token that is cancelled when the queue is disposed (linked into every job).</summary>
-    public CancellationToken Stopping => _stopping.Token;
 
     /// <summary>Runs <paramref name="work"/> on a training thread once one is free.</summary>
     public Task<T> RunAsync<T>(Func<CancellationToken, T> work, CancellationToken cancellationToken)
     {
         var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        CancellationToken stopping;
         void Job()
         {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
             try
             {
                 linked.Token.ThrowIfCancellationRequested();
@@ -45,6 +43,7 @@ internal sealed class TrainingQueue(int threadCount) : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            stopping = _stopping.Token; // a CancelAll after this cancels this job too
             if (_threads.Count < threadCount)
             {
                 var thread = new Thread(Work) { IsBackground = true, Name = $"ModelManager training {_threads.Count + 1}" };
@@ -56,6 +55,25 @@ internal sealed class TrainingQueue(int threadCount) : IDisposable
         }
 
         return completion.Task;
+    }
+
+    /// <summary>Cancels the running and waiting jobs (the host is stopping); later jobs still run.</summary>
+    public void CancelAll()
+    {
+        CancellationTokenSource stopping;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            stopping = _stopping;
+            _stopping = new CancellationTokenSource();
+        }
+
+        stopping.Cancel();
+        // Not disposed here: a job may still be linking to it; the next Cancel or Dispose does not need it.
     }
 
     public void Dispose()

@@ -3,6 +3,7 @@ using AgeGroupAnomaly.Storage;
 using AgeGroupAnomaly.Storage.Sqlite;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using NUnit.Framework;
 
@@ -97,10 +98,54 @@ public sealed class ServiceCollectionTests
             .Should().Throw<OptionsValidationException>().WithMessage("*CheckpointDirectory*ICheckpointStore*");
     }
 
+    [Test]
+    public async Task AHostThatStops_CancelsTheTrainingInProgress_AndNothingIsStored()
+    {
+        string directory = TestEnvironment.CreateTempDirectory();
+        try
+        {
+            HostApplicationBuilder builder = Host.CreateApplicationBuilder();
+            builder.Services.AddSqliteModelStore(Path.Combine(directory, "m.db")).AddModelManager(o => o.CheckpointDirectory = Path.Combine(directory, "ck"));
+            using IHost host = builder.Build();
+            await host.StartAsync();
+            ModelManager manager = host.Services.GetRequiredService<ModelManager>();
+            IModelStore store = host.Services.GetRequiredService<IModelStore>();
+            await store.AddSamplesAsync([.. TestData.Embeddings(40, 6, seed: 1).Select(r => new NewSample(4, r))]);
+            using var firstEpoch = new ManualResetEventSlim();
+            using var hostStopping = new ManualResetEventSlim();
+
+            // A training long enough that it is surely running when the host stops: it waits in its first epoch's report until then.
+            Task training = manager.TrainAgeGroupModelAsync(4, 4, new AgeGroupAnomaly.Training.TrainingConfig { HiddenSizes = [4, 2], Epochs = 100_000, EarlyStoppingPatience = 100_000 }, new WaitingProgress(firstEpoch, hostStopping));
+            firstEpoch.Wait();
+            Task stop = host.StopAsync();
+            hostStopping.Set();
+
+            await FluentActions.Awaiting(() => training).Should().ThrowAsync<OperationCanceledException>();
+            await stop;
+            (await store.ListModelsAsync()).Should().BeEmpty("a cancelled training records nothing");
+            Directory.GetFiles(Path.Combine(directory, "ck")).Should().BeEmpty("and leaves no checkpoint file");
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static async Task TrainOneAsync(IModelStore store, ModelManager manager)
     {
         await store.AddSamplesAsync([.. TestData.Embeddings(20, 6, seed: 1).Select(r => new NewSample(4, r))]);
         await manager.TrainAgeGroupModelAsync(4, 4, new AgeGroupAnomaly.Training.TrainingConfig { HiddenSizes = [4, 2], Epochs = 2 });
         (await manager.ScoreAsync(TestData.Embeddings(1, 6, seed: 2)[0], 4)).ReconstructionLoss.Should().BeGreaterThan(0);
+    }
+
+    /// <summary>Signals the first epoch, then holds the training until the host is stopping.</summary>
+    private sealed class WaitingProgress(ManualResetEventSlim firstEpoch, ManualResetEventSlim release) : IProgress<AgeGroupAnomaly.Training.EpochRecord>
+    {
+        public void Report(AgeGroupAnomaly.Training.EpochRecord value)
+        {
+            firstEpoch.Set();
+            release.Wait(CancellationToken.None);
+        }
     }
 }

@@ -81,4 +81,20 @@ public sealed class TrainingQueueTests
         await FluentActions.Awaiting(() => waiting).Should().ThrowAsync<OperationCanceledException>();
         FluentActions.Invoking(() => { queue.RunAsync(_ => 3, CancellationToken.None); }).Should().Throw<ObjectDisposedException>();
     }
+
+    [Test]
+    public async Task CancelAll_CancelsTheJobsOfNow_AndLaterJobsStillRun()
+    {
+        using var queue = new TrainingQueue(1);
+        using var started = new ManualResetEventSlim();
+        Task<int> running = queue.RunAsync(token => { started.Set(); token.WaitHandle.WaitOne(); token.ThrowIfCancellationRequested(); return 1; }, CancellationToken.None);
+        Task<int> waiting = queue.RunAsync(_ => 2, CancellationToken.None);
+        started.Wait();
+
+        queue.CancelAll();
+
+        await FluentActions.Awaiting(() => running).Should().ThrowAsync<OperationCanceledException>();
+        await FluentActions.Awaiting(() => waiting).Should().ThrowAsync<OperationCanceledException>();
+        (await queue.RunAsync(_ => 3, CancellationToken.None)).Should().Be(3);
+    }
 }
