@@ -19,7 +19,7 @@ public sealed class ModelManagerOptions
 
     /// <summary>Configuration used when a call passes none.</summary>
     /// <value>The default is <see cref="TrainingConfig.Default"/>.</value>
-    public TrainingConfig DefaultTrainingConfig { get; set; } = TrainingConfig.Default;
+    public TrainingConfig DefaultTrainingConfig { get; set; } = new(); // its own instance: a configuration binder writing into it never changes TrainingConfig.Default
 
     /// <summary>Named embedding segments whose losses scores also report.</summary>
     /// <value>The default is none.</value>

@@ -2,6 +2,8 @@ using AgeGroupAnomaly;
 using AgeGroupAnomaly.Checkpoints;
 using AgeGroupAnomaly.Storage;
 using AgeGroupAnomaly.Storage.Sqlite;
+using AgeGroupAnomaly.Training;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -57,6 +59,24 @@ public static class ModelManagerServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// Registers a singleton <see cref="ModelManager"/> as <see cref="AddModelManager(IServiceCollection, Action{ModelManagerOptions}?)"/>
+    /// does, with its options bound from a configuration section (for example
+    /// <c>configuration.GetSection("ModelManager")</c> of appsettings.json). Every option binds,
+    /// including <c>DefaultTrainingConfig:HiddenSizes</c> (a list of numbers) and <c>Segments</c>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The section holding the options.</param>
+    /// <param name="configure">Further settings applied after binding; null for none.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddModelManager(this IServiceCollection services, IConfiguration configuration, Action<ModelManagerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<ModelManagerOptions>().Configure(options => Bind(configuration, options));
+        return services.AddModelManager(configure);
+    }
+
     /// <summary>Registers a singleton <see cref="SqliteModelStore"/> as the <see cref="IModelStore"/>.</summary>
     /// <param name="services">The service collection.</param>
     /// <param name="databasePath">The SQLite file (or a connection string).</param>
@@ -83,6 +103,29 @@ public static class ModelManagerServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// The configuration binder fills settable properties; <see cref="TrainingConfig"/> is an
+    /// immutable record (its hidden sizes an <see cref="System.Collections.Immutable.ImmutableArray{T}"/>
+    /// the binder cannot fill), so it is bound into a mutable copy and rebuilt.
+    /// </summary>
+    private static void Bind(IConfiguration configuration, ModelManagerOptions options)
+    {
+        TrainingConfig defaults = options.DefaultTrainingConfig;
+        options.DefaultTrainingConfig = defaults with { }; // the binder writes into this copy, never into a shared instance
+        configuration.Bind(options);
+        options.DefaultTrainingConfig = defaults;
+
+        IConfigurationSection training = configuration.GetSection(nameof(ModelManagerOptions.DefaultTrainingConfig));
+        if (!training.Exists())
+        {
+            return;
+        }
+
+        var bound = new BindableTrainingConfig(defaults);
+        training.Bind(bound, o => o.ErrorOnUnknownConfiguration = true); // a misspelt field is an error, not a silent default
+        options.DefaultTrainingConfig = bound.ToConfig();
+    }
+
     /// <summary>Runs <see cref="ModelManagerOptions.Validate"/> (and the checkpoint rule) as options validation.</summary>
     private sealed class ModelManagerOptionsValidator(IServiceProvider provider) : IValidateOptions<ModelManagerOptions>
     {
@@ -101,5 +144,49 @@ public static class ModelManagerServiceCollectionExtensions
                 ? ValidateOptionsResult.Fail("CheckpointDirectory is empty; give the folder for checkpoint files, or register an ICheckpointStore.")
                 : ValidateOptionsResult.Success;
         }
+    }
+
+    /// <summary>The settable shape of <see cref="TrainingConfig"/> for the configuration binder.</summary>
+    private sealed class BindableTrainingConfig(TrainingConfig defaults)
+    {
+        public List<int> HiddenSizes { get; set; } = [];
+
+        public double LearningRate { get; set; } = defaults.LearningRate;
+
+        public int BatchSize { get; set; } = defaults.BatchSize;
+
+        public int Epochs { get; set; } = defaults.Epochs;
+
+        public double ValidationSplit { get; set; } = defaults.ValidationSplit;
+
+        public int EarlyStoppingPatience { get; set; } = defaults.EarlyStoppingPatience;
+
+        public double MinDelta { get; set; } = defaults.MinDelta;
+
+        public string Device { get; set; } = defaults.Device;
+
+        public double Dropout { get; set; } = defaults.Dropout;
+
+        public int Seed { get; set; } = defaults.Seed;
+
+        public double ThresholdPercentile { get; set; } = defaults.ThresholdPercentile;
+
+        public int? CpuThreads { get; set; } = defaults.CpuThreads;
+
+        public TrainingConfig ToConfig() => defaults with
+        {
+            HiddenSizes = HiddenSizes.Count > 0 ? [.. HiddenSizes] : defaults.HiddenSizes, // a list starts empty, so the binder replaces rather than appends
+            LearningRate = LearningRate,
+            BatchSize = BatchSize,
+            Epochs = Epochs,
+            ValidationSplit = ValidationSplit,
+            EarlyStoppingPatience = EarlyStoppingPatience,
+            MinDelta = MinDelta,
+            Device = Device,
+            Dropout = Dropout,
+            Seed = Seed,
+            ThresholdPercentile = ThresholdPercentile,
+            CpuThreads = CpuThreads,
+        };
     }
 }

@@ -2,6 +2,7 @@ using AgeGroupAnomaly.Checkpoints;
 using AgeGroupAnomaly.Storage;
 using AgeGroupAnomaly.Storage.Sqlite;
 using FluentAssertions;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -130,6 +131,90 @@ public sealed class ServiceCollectionTests
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    [Test]
+    public void AddModelManager_FromAppSettingsJson_BindsEveryOption()
+    {
+        const string Json = """
+            {
+              "ModelManager": {
+                "CheckpointDirectory": "ck-from-json",
+                "CacheCapacity": 7,
+                "ActiveModelsRefreshInterval": "00:00:05",
+                "SplitSingleScoresAcrossCores": true,
+                "MaxConcurrentTrainings": 2,
+                "AllowOverlappingRanges": true,
+                "Segments": [ { "Name": "visual", "Start": 0, "Length": 768 }, { "Name": "subject", "Start": 768, "Length": 64 } ],
+                "DefaultTrainingConfig": {
+                  "HiddenSizes": [ 64, 32 ],
+                  "LearningRate": 0.002,
+                  "BatchSize": 16,
+                  "Epochs": 50,
+                  "ValidationSplit": 0.25,
+                  "EarlyStoppingPatience": 7,
+                  "MinDelta": 0.001,
+                  "Device": "cpu",
+                  "Dropout": 0.05,
+                  "Seed": 9,
+                  "ThresholdPercentile": 99,
+                  "CpuThreads": 1
+                }
+              }
+            }
+            """;
+        IConfiguration configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(Json))).Build();
+        using ServiceProvider provider = new ServiceCollection()
+            .AddInMemoryModelStore()
+            .AddModelManager(configuration.GetSection("ModelManager"))
+            .BuildServiceProvider();
+
+        ModelManagerOptions options = provider.GetRequiredService<IOptions<ModelManagerOptions>>().Value;
+
+        options.CheckpointDirectory.Should().Be("ck-from-json");
+        options.CacheCapacity.Should().Be(7);
+        options.ActiveModelsRefreshInterval.Should().Be(TimeSpan.FromSeconds(5));
+        options.SplitSingleScoresAcrossCores.Should().BeTrue();
+        options.MaxConcurrentTrainings.Should().Be(2);
+        options.AllowOverlappingRanges.Should().BeTrue();
+        options.Segments.Should().Equal(new EmbeddingSegment("visual", 0, 768), new EmbeddingSegment("subject", 768, 64));
+        options.DefaultTrainingConfig.Should().Be(new AgeGroupAnomaly.Training.TrainingConfig
+        {
+            HiddenSizes = [64, 32], LearningRate = 0.002, BatchSize = 16, Epochs = 50, ValidationSplit = 0.25, EarlyStoppingPatience = 7,
+            MinDelta = 0.001, Device = "cpu", Dropout = 0.05, Seed = 9, ThresholdPercentile = 99, CpuThreads = 1,
+        });
+        AgeGroupAnomaly.Training.TrainingConfig.Default.HiddenSizes.Should().Equal([256, 128, 64, 32], "binding never changes the shared defaults");
+        typeof(ModelManagerOptions).GetProperties().Select(p => p.Name).Should().BeSubsetOf(
+            ["CheckpointDirectory", "CacheCapacity", "ActiveModelsRefreshInterval", "SplitSingleScoresAcrossCores", "MaxConcurrentTrainings", "AllowOverlappingRanges", "Segments", "DefaultTrainingConfig"],
+            "a new option must be added to this test's JSON");
+    }
+
+    [Test]
+    public void AddModelManager_FromConfigurationWithAMisspeltTrainingField_FailsNamingIt()
+    {
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["M:CheckpointDirectory"] = "ck",
+            ["M:DefaultTrainingConfig:HiddenSize:0"] = "8",
+        }).Build();
+        using ServiceProvider provider = new ServiceCollection().AddInMemoryModelStore().AddModelManager(configuration.GetSection("M")).BuildServiceProvider();
+
+        FluentActions.Invoking(() => provider.GetRequiredService<IOptions<ModelManagerOptions>>().Value)
+            .Should().Throw<InvalidOperationException>().WithMessage("*HiddenSize*");
+    }
+
+    [Test]
+    public void AddModelManager_FromConfigurationWithAnInvalidValue_FailsValidationNamingTheField()
+    {
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["M:CheckpointDirectory"] = "ck",
+            ["M:DefaultTrainingConfig:HiddenSizes:0"] = "0",
+        }).Build();
+        using ServiceProvider provider = new ServiceCollection().AddInMemoryModelStore().AddModelManager(configuration.GetSection("M")).BuildServiceProvider();
+
+        FluentActions.Invoking(() => provider.GetRequiredService<IOptions<ModelManagerOptions>>().Value)
+            .Should().Throw<OptionsValidationException>().WithMessage("*HiddenSizes[0] is 0*");
     }
 
     private static async Task TrainOneAsync(IModelStore store, ModelManager manager)
