@@ -1,0 +1,57 @@
+using AgeGroupAnomaly;
+using AgeGroupAnomaly.Scoring;
+using AgeGroupAnomaly.Storage;
+using WebService;
+
+// A minimal API around ModelManager: samples in, models trained off the request path, scores out.
+// Configuration: appsettings.json ("Database", "ModelManager" section), overridable on the command
+// line (--Database=..., --ModelManager:CheckpointDirectory=...).
+WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
+builder.Services
+    .AddSqliteModelStore(builder.Configuration["Database"] ?? "drawings.db")
+    .AddModelManager(builder.Configuration.GetSection("ModelManager"));
+builder.Services.AddProblemDetails();
+builder.Services.AddExceptionHandler<ProblemMapping>();
+
+WebApplication app = builder.Build();
+app.UseExceptionHandler();
+
+app.MapPost("/samples", async (SampleIn[] samples, IModelStore store, CancellationToken ct) =>
+    Results.Ok(new { ids = await store.AddSamplesAsync([.. samples.Select(s => new NewSample(s.Age, s.Embedding, s.Subject))], ct) }));
+
+app.MapGet("/samples", async (double ageMin, double ageMax, IModelStore store, CancellationToken ct) =>
+    Results.Ok((await store.GetSamplesAsync(ageMin, ageMax, ct)).Select(s => new { s.Id, s.AgeYears, s.Subject, dimension = s.Embedding.Length })));
+
+app.MapPost("/models/train", async (TrainIn request, ModelManager manager, CancellationToken ct) =>
+    Results.Ok((await manager.TrainAgeGroupModelAsync(request.AgeMin, request.AgeMax, cancellationToken: ct)).Model));
+
+app.MapGet("/models", async (ModelManager manager, CancellationToken ct) =>
+    Results.Ok((await manager.ListModelsAsync(ct)).Select(m => new { m.Id, m.AgeMin, m.AgeMax, m.IsActive, m.Threshold, m.SampleCount, m.CreatedUtc })));
+
+app.MapPost("/models/{id:guid}/activate", async (Guid id, ModelManager manager, CancellationToken ct) =>
+{
+    await manager.ActivateAsync(id, ct);
+    return Results.NoContent();
+});
+
+app.MapPost("/score", async (ScoreIn request, ModelManager manager, CancellationToken ct) =>
+    Results.Ok(await manager.ScoreAsync(request.Embedding, request.Age, ct)));
+
+app.MapPost("/score/batch", async (BatchScoreIn request, ModelManager manager, CancellationToken ct) =>
+{
+    IReadOnlyList<ScoreResult> results = await manager.ScoreBatchAsync(request.Embeddings, request.Ages, ct);
+    return Results.Ok(results);
+});
+
+app.MapGet("/health", async (ModelManager manager, CancellationToken ct) =>
+    Results.Ok(new { status = "healthy", models = (await manager.ListModelsAsync(ct)).Count(m => m.IsActive) }));
+
+app.Run();
+
+internal sealed record SampleIn(double Age, float[] Embedding, string? Subject = null);
+
+internal sealed record TrainIn(double AgeMin, double AgeMax);
+
+internal sealed record ScoreIn(double Age, float[] Embedding);
+
+internal sealed record BatchScoreIn(double[] Ages, float[][] Embeddings);
