@@ -1,6 +1,8 @@
 using AgeGroupAnomaly;
 using AgeGroupAnomaly.Scoring;
 using AgeGroupAnomaly.Storage;
+using AgeGroupAnomaly.Training;
+using Microsoft.Extensions.Options;
 using WebService;
 
 // A minimal API around ModelManager: samples in, models trained off the request path, scores out.
@@ -22,8 +24,17 @@ app.MapPost("/samples", async (SampleIn[] samples, IModelStore store, Cancellati
 app.MapGet("/samples", async (double ageMin, double ageMax, IModelStore store, CancellationToken ct) =>
     Results.Ok((await store.GetSamplesAsync(ageMin, ageMax, ct)).Select(s => new { s.Id, s.AgeYears, s.Subject, dimension = s.Embedding.Length })));
 
-app.MapPost("/models/train", async (TrainIn request, ModelManager manager, CancellationToken ct) =>
-    Results.Ok((await manager.TrainAgeGroupModelAsync(request.AgeMin, request.AgeMax, cancellationToken: ct)).Model));
+// The request's token is the client's connection: a client that goes away cancels its training.
+app.MapPost("/models/train", async (TrainIn request, ModelManager manager, IOptions<ModelManagerOptions> options, CancellationToken ct) =>
+{
+    TrainingConfig config = options.Value.DefaultTrainingConfig;
+    if (request.Epochs is { } epochs)
+    {
+        config = config with { Epochs = epochs };
+    }
+
+    return Results.Ok((await manager.TrainAgeGroupModelAsync(request.AgeMin, request.AgeMax, config, cancellationToken: ct)).Model);
+});
 
 app.MapGet("/models", async (ModelManager manager, CancellationToken ct) =>
     Results.Ok((await manager.ListModelsAsync(ct)).Select(m => new { m.Id, m.AgeMin, m.AgeMax, m.IsActive, m.Threshold, m.SampleCount, m.CreatedUtc })));
@@ -50,7 +61,7 @@ app.Run();
 
 internal sealed record SampleIn(double Age, float[] Embedding, string? Subject = null);
 
-internal sealed record TrainIn(double AgeMin, double AgeMax);
+internal sealed record TrainIn(double AgeMin, double AgeMax, int? Epochs = null);
 
 internal sealed record ScoreIn(double Age, float[] Embedding);
 
