@@ -22,6 +22,9 @@ internal static partial class ManagerLog
     [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Removed {Count} orphaned checkpoints")]
     public static partial void OrphansRemoved(ILogger logger, int count);
 
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "Skipped model {ModelId} in the list: its record cannot be read")]
+    public static partial void DamagedRecordSkipped(ILogger logger, Guid modelId, Exception exception);
+
     [LoggerMessage(EventId = 3000, Level = LogLevel.Debug, Message = "Model {ModelId} loaded into the cache in {ElapsedMs} ms")]
     public static partial void ModelLoaded(ILogger logger, Guid modelId, double elapsedMs);
 
