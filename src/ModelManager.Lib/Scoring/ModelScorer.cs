@@ -160,9 +160,10 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments)
         FiniteValues.EnsureFinite(embedding, dimension, "Embedding");
         foreach (EmbeddingSegment segment in _segments)
         {
-            if (segment.End > dimension)
+            long end = (long)segment.Start + segment.Length; // no overflow even for a segment that skipped validation
+            if (end > dimension)
             {
-                throw new ModelManagerException($"Segment '{segment.Name}' ends at {segment.End}, beyond the {dimension} values model {model.Record.Id} takes.");
+                throw new ModelManagerException($"Segment '{segment.Name}' ends at {end}, beyond the {dimension} values model {model.Record.Id} takes.");
             }
         }
     }
