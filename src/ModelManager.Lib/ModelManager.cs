@@ -238,11 +238,26 @@ public sealed class ModelManager : IDisposable
     public async Task<ModelInfo> GetModelInfoAsync(Guid modelId, CancellationToken cancellationToken = default) =>
         ModelInfo.From(await _store.GetModelAsync(modelId, cancellationToken).ConfigureAwait(false) ?? throw new ModelNotFoundException(modelId));
 
-    /// <summary>Every model, ordered by AgeMin, then creation.</summary>
+    /// <summary>Every model, ordered by AgeMin, then creation; a record whose parameters cannot be read is skipped with a logged warning.</summary>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The models.</returns>
-    public async Task<IReadOnlyList<ModelInfo>> ListModelsAsync(CancellationToken cancellationToken = default) =>
-        [.. (await _store.ListModelsAsync(cancellationToken).ConfigureAwait(false)).Select(ModelInfo.From)];
+    public async Task<IReadOnlyList<ModelInfo>> ListModelsAsync(CancellationToken cancellationToken = default)
+    {
+        var infos = new List<ModelInfo>();
+        foreach (ModelRecord record in await _store.ListModelsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                infos.Add(ModelInfo.From(record));
+            }
+            catch (ModelLoadingException ex)
+            {
+                ManagerLog.DamagedRecordSkipped(_logger, record.Id, ex); // one damaged record must not hide the others
+            }
+        }
+
+        return infos;
+    }
 
     /// <summary>Makes a model the active one of its range (rolling back or forward between versions).</summary>
     /// <param name="modelId">The model.</param>

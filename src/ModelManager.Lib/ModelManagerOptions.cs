@@ -99,6 +99,14 @@ public sealed class ModelManagerOptions
             {
                 throw new ArgumentOutOfRangeException(nameof(Segments), segment, $"Segment '{segment.Name}' needs Start >= 0 and Length >= 1.");
             }
+
+            if ((long)segment.Start + segment.Length > Array.MaxLength)
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(Segments),
+                    segment,
+                    FormattableString.Invariant($"Segment '{segment.Name}' starts at {segment.Start} with {segment.Length} values, ending at {(long)segment.Start + segment.Length}: beyond {Array.MaxLength}, the longest possible embedding."));
+            }
         }
     }
 }

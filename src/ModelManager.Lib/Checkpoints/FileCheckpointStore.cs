@@ -14,10 +14,20 @@ public sealed record CheckpointInfo(string RelativePath, string Sha256);
 /// generated from the model id only, and a model only ever reads or deletes the file named after
 /// its own id.
 /// </summary>
+/// <remarks>
+/// The store only ever writes regular files, so it reads nothing else: a checkpoint name that is a
+/// directory, a symbolic link (wherever it points, inside the folder or outside it), a named pipe
+/// or a device is refused as <see cref="ModelLoadFailure.InvalidPath"/> before it is opened (on
+/// Linux the file type comes from <c>statx</c>; elsewhere directories and links are recognised and
+/// other special files are not). A file larger than its architecture allows is refused as
+/// <see cref="ModelLoadFailure.TooLarge"/> before it is read. The check and the open are two steps:
+/// a file swapped for a pipe between them is not guarded against.
+/// </remarks>
 public sealed partial class FileCheckpointStore : ICheckpointStore
 {
     private const string Extension = ".safetensors";
     private const string TemporarySuffix = ".tmp";
+    private const int ReadChunkBytes = 1 << 20;
 
     /// <summary>Creates the store; the folder is created when missing.</summary>
     /// <param name="rootDirectory">The checkpoint folder.</param>
@@ -66,7 +76,14 @@ public sealed partial class FileCheckpointStore : ICheckpointStore
     public Task<byte[]> ReadAsync(Guid modelId, string location, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult(ReadFile(modelId, location));
+        return Task.FromResult(ReadFile(modelId, location, long.MaxValue, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public Task<byte[]> ReadAsync(Guid modelId, string location, long maxBytes, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(ReadFile(modelId, location, maxBytes, cancellationToken));
     }
 
     /// <inheritdoc />
@@ -108,7 +125,11 @@ public sealed partial class FileCheckpointStore : ICheckpointStore
 
     /// <summary>Reads, verifies and parses a model's checkpoint.</summary>
     internal ModelWeights Read(Guid modelId, string relativePath, string expectedSha256, ModelArchitecture? expectedArchitecture) =>
-        CheckpointCodec.Decode(modelId, ReadFile(modelId, relativePath), expectedSha256, expectedArchitecture);
+        CheckpointCodec.Decode(
+            modelId,
+            ReadFile(modelId, relativePath, expectedArchitecture is null ? long.MaxValue : SafetensorsCheckpoint.MaxFileBytes(expectedArchitecture), CancellationToken.None),
+            expectedSha256,
+            expectedArchitecture);
 
     /// <summary>The checkpoint files present (names), temporary files excluded.</summary>
     internal IReadOnlyList<string> ListFiles() =>
@@ -130,29 +151,49 @@ public sealed partial class FileCheckpointStore : ICheckpointStore
         return deleted;
     }
 
-    /// <summary>Refuses a location that is not a generated name (reading outside the folder), as <see cref="ModelLoadFailure.InvalidPath"/>.</summary>
+    /// <summary>
+    /// Refuses, as <see cref="ModelLoadFailure.InvalidPath"/>, a location that is not the name
+    /// generated for this model: another model's name, anything outside the folder, anything with
+    /// extra characters (a trailing newline included).
+    /// </summary>
     internal static void EnsureBelongsTo(Guid modelId, string location, string where)
     {
         if (string.IsNullOrEmpty(location) || !IsGeneratedName(location))
         {
-            throw new ModelLoadingException(modelId, ModelLoadFailure.InvalidPath, $"'{location}' is not a checkpoint name this library generates; refusing to read outside {where}.");
+            throw new ModelLoadingException(modelId, ModelLoadFailure.InvalidPath, $"'{Printable(location)}' is not a checkpoint name this library generates; refusing to read outside {where}.");
+        }
+
+        if (!string.Equals(location, FileNameFor(modelId), StringComparison.Ordinal))
+        {
+            throw new ModelLoadingException(modelId, ModelLoadFailure.InvalidPath, $"'{location}' is another model's checkpoint name; model {modelId} only reads '{FileNameFor(modelId)}'.");
         }
     }
 
-    /// <summary>The whole file in one read of exactly its size (hash and parser then work from memory).</summary>
-    private byte[] ReadFile(Guid modelId, string relativePath)
+    /// <summary>
+    /// The whole file in reads of at most 1 MiB (cancellation is checked between them), after
+    /// checking that it is a regular file of at most <paramref name="maxBytes"/> bytes.
+    /// </summary>
+    private byte[] ReadFile(Guid modelId, string relativePath, long maxBytes, CancellationToken cancellationToken)
     {
         EnsureBelongsTo(modelId, relativePath, RootDirectory);
         string path = Path.Combine(RootDirectory, relativePath);
         try
         {
+            EnsureRegularFile(modelId, relativePath, path);
+            cancellationToken.ThrowIfCancellationRequested();
             using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.SequentialScan);
             long length = RandomAccess.GetLength(handle);
-            byte[] bytes = GC.AllocateUninitializedArray<byte>((int)Math.Min(length, Array.MaxLength));
+            if (length > maxBytes || length > Array.MaxLength)
+            {
+                throw CheckpointLimits.TooLarge(modelId, relativePath, length, Math.Min(maxBytes, Array.MaxLength));
+            }
+
+            byte[] bytes = GC.AllocateUninitializedArray<byte>((int)length);
             int read = 0;
             while (read < bytes.Length)
             {
-                int n = RandomAccess.Read(handle, bytes.AsSpan(read), read);
+                cancellationToken.ThrowIfCancellationRequested();
+                int n = RandomAccess.Read(handle, bytes.AsSpan(read, Math.Min(ReadChunkBytes, bytes.Length - read)), read);
                 if (n == 0)
                 {
                     return bytes[..read]; // shrank while reading
@@ -167,7 +208,27 @@ public sealed partial class FileCheckpointStore : ICheckpointStore
         {
             throw new ModelLoadingException(modelId, ModelLoadFailure.MissingFile, $"the checkpoint file '{relativePath}' does not exist under {RootDirectory}.", ex);
         }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            throw new ModelLoadingException(modelId, ModelLoadFailure.Unreadable, $"the checkpoint file '{relativePath}' under {RootDirectory} cannot be read: {ex.Message}", ex);
+        }
     }
+
+    /// <summary>Refuses anything but a regular file before opening it (opening a named pipe would block).</summary>
+    private void EnsureRegularFile(Guid modelId, string relativePath, string path)
+    {
+        FileAttributes attributes = File.GetAttributes(path); // of the link itself, not its target
+        string? kind = (attributes & FileAttributes.ReparsePoint) != 0 ? "a symbolic link"
+            : (attributes & FileAttributes.Directory) != 0 ? "a directory"
+            : UnixFileType.Describe(path);
+        if (kind is not null)
+        {
+            throw new ModelLoadingException(modelId, ModelLoadFailure.InvalidPath, $"the checkpoint '{relativePath}' under {RootDirectory} is {kind}, not a regular file; this library only reads the regular files it writes.");
+        }
+    }
+
+    private static string Printable(string? text) =>
+        text is null ? string.Empty : string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
 
     private static bool IsGeneratedName(string relativePath) => GeneratedName().IsMatch(relativePath);
 
@@ -188,6 +249,6 @@ public sealed partial class FileCheckpointStore : ICheckpointStore
         }
     }
 
-    [GeneratedRegex(@"^[0-9a-f]{32}\.safetensors$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\A[0-9a-f]{32}\.safetensors\z", RegexOptions.CultureInvariant)]
     private static partial Regex GeneratedName();
 }

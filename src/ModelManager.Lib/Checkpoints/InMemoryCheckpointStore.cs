@@ -42,6 +42,21 @@ public sealed class InMemoryCheckpointStore : ICheckpointStore
     }
 
     /// <inheritdoc />
+    public Task<byte[]> ReadAsync(Guid modelId, string location, long maxBytes, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        FileCheckpointStore.EnsureBelongsTo(modelId, location, "memory");
+        if (!_checkpoints.TryGetValue(location, out Entry? entry))
+        {
+            throw new ModelLoadingException(modelId, ModelLoadFailure.MissingFile, $"no checkpoint '{location}' is held in memory.");
+        }
+
+        return entry.Content.LongLength <= maxBytes
+            ? Task.FromResult(entry.Content.ToArray())
+            : throw CheckpointLimits.TooLarge(modelId, location, entry.Content.LongLength, maxBytes);
+    }
+
+    /// <inheritdoc />
     public Task DeleteAsync(Guid modelId, string location, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();

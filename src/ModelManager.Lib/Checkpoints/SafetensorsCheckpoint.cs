@@ -22,17 +22,39 @@ public static class SafetensorsCheckpoint
     /// <summary>The <c>format_version</c> metadata value this library writes and reads.</summary>
     public const string FormatVersion = "1";
 
-    private const int MaxHeaderBytes = 16 * 1024 * 1024;
+    /// <summary>The largest header this library reads (16 MiB).</summary>
+    internal const int MaxHeaderBytes = 16 * 1024 * 1024;
 
     // More dimensions than any tensor could have; bounds what a hostile shape array can allocate.
     private const int MaxTensorRank = 8;
 
+    /// <summary>
+    /// The largest file a checkpoint of this architecture can be: the 8-byte length, the largest
+    /// header read, and four bytes per parameter. A larger file is refused without being read.
+    /// </summary>
+    /// <param name="architecture">The architecture the model record names.</param>
+    /// <returns>The bound in bytes.</returns>
+    internal static long MaxFileBytes(ModelArchitecture architecture) => 8 + MaxHeaderBytes + (sizeof(float) * architecture.ParameterCount);
+
     /// <summary>Serialises weights into a complete safetensors file image.</summary>
     /// <param name="weights">The weights.</param>
     /// <returns>The file's bytes.</returns>
+    /// <exception cref="NonFiniteWeightsException">A weight is NaN or ±∞ (such a model could only score NaN).</exception>
     public static byte[] Serialize(ModelWeights weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
+        foreach ((string name, _, float[] values) in weights.NamedTensors())
+        {
+            int bad = FirstNonFinite(values);
+            if (bad >= 0)
+            {
+                throw new NonFiniteWeightsException(
+                    string.Create(CultureInfo.InvariantCulture, $"Tensor '{name}' holds {values[bad]} at position {bad}; a checkpoint's weights must be finite numbers."),
+                    name,
+                    bad);
+            }
+        }
+
         ModelArchitecture shape = weights.Architecture;
         var header = new Dictionary<string, object>
         {
@@ -134,6 +156,12 @@ public static class SafetensorsCheckpoint
         foreach ((LinearLayerShape _, TensorEntry weight, TensorEntry bias) in layout)
         {
             layers.Add(new LayerWeights(ReadFloats(stream, dataStart, weight, modelId), ReadFloats(stream, dataStart, bias, modelId)));
+        }
+
+        foreach (var (layer, (_, weight, bias)) in layers.Zip(layout))
+        {
+            RequireFinite(layer.Weight, weight.Name, modelId);
+            RequireFinite(layer.Bias, bias.Name, modelId);
         }
 
         return new ModelWeights(architecture, layers);
@@ -386,6 +414,29 @@ public static class SafetensorsCheckpoint
         }
 
         return values;
+    }
+
+    private static void RequireFinite(float[] values, string tensor, Guid? modelId)
+    {
+        int bad = FirstNonFinite(values);
+        if (bad >= 0)
+        {
+            throw Fail(modelId, ModelLoadFailure.NonFiniteWeights, string.Create(CultureInfo.InvariantCulture, $"tensor '{tensor}' holds {values[bad]} at position {bad}; weights must be finite numbers."));
+        }
+    }
+
+    /// <summary>The position of the first NaN or ±∞, or −1 when every value is finite.</summary>
+    private static int FirstNonFinite(float[] values)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     private static string? Text(JsonElement metadata, string key) =>

@@ -30,8 +30,21 @@ public enum ModelLoadFailure
     /// <summary>The architecture in the file disagrees with the model record.</summary>
     ArchitectureMismatch,
 
-    /// <summary>The recorded path is not a checkpoint name this library generates under its root.</summary>
+    /// <summary>
+    /// The recorded path is not the checkpoint name this library generates for the model under its
+    /// root, or it names something other than a regular file (a directory, a symbolic link, a named
+    /// pipe, a device).
+    /// </summary>
     InvalidPath,
+
+    /// <summary>The file is larger than a checkpoint of the recorded architecture can be; it is not read.</summary>
+    TooLarge,
+
+    /// <summary>The checkpoint's weights hold NaN or ±∞.</summary>
+    NonFiniteWeights,
+
+    /// <summary>The file exists but the operating system refused to read it (permissions, I/O error).</summary>
+    Unreadable,
 }
 
 /// <summary>A model could not be loaded; <see cref="ModelId"/> and <see cref="Reason"/> say which and why.</summary>

@@ -22,7 +22,14 @@ internal static class AgeGroupPlanner
         SortedDictionary<int, int> perYear = [];
         foreach (double age in ages)
         {
-            int year = (int)Math.Floor(age);
+            // Stores refuse other ages; one stored by an older version or another tool cannot be
+            // planned (an int cast of 1e300 would claim a group [2147483647, 2147483647]), so it is left out.
+            if (!double.IsFinite(age) || age < 0 || age > Storage.NewSample.MaxAgeYears)
+            {
+                continue;
+            }
+
+            int year = (int)Math.Floor(age); // 0..150
             perYear[year] = perYear.GetValueOrDefault(year) + 1;
         }
 
@@ -30,7 +37,7 @@ internal static class AgeGroupPlanner
         (int Start, int End, int Count)? current = null;
         foreach ((int year, int count) in perYear)
         {
-            if (current is { } c && year - c.Start + 1 > options.MaxSpanYears)
+            if (current is { } c && (long)year - c.Start + 1 > options.MaxSpanYears)
             {
                 CloseShort(groups, c, options.MaxSpanYears); // cannot grow further
                 current = null;
@@ -55,7 +62,7 @@ internal static class AgeGroupPlanner
     /// <summary>A group short of samples joins the previous group when the span allows, else stands alone.</summary>
     private static void CloseShort(List<(int Start, int End, int Count)> groups, (int Start, int End, int Count) group, int maxSpan)
     {
-        if (groups.Count > 0 && group.End - groups[^1].Start + 1 <= maxSpan)
+        if (groups.Count > 0 && (long)group.End - groups[^1].Start + 1 <= maxSpan)
         {
             var last = groups[^1];
             groups[^1] = (last.Start, group.End, last.Count + group.Count);

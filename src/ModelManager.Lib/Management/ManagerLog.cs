@@ -30,6 +30,8 @@ internal static partial class ManagerLog
 
     [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "Training for ages [{AgeMin}, {AgeMax}] was cancelled (by the caller, the host stopping, or the manager's disposal); nothing was stored")]
     public static partial void TrainingCancelled(ILogger logger, double ageMin, double ageMax);
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Skipped model {ModelId} in the list: its record cannot be read")]
+    public static partial void DamagedRecordSkipped(ILogger logger, Guid modelId, Exception exception);
 
     [LoggerMessage(EventId = 3000, Level = LogLevel.Debug, Message = "Model {ModelId} loaded into the cache in {ElapsedMs} ms")]
     public static partial void ModelLoaded(ILogger logger, Guid modelId, double elapsedMs);

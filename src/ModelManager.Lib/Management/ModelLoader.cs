@@ -24,7 +24,8 @@ internal sealed class ModelLoader(IModelStore store, ICheckpointStore checkpoint
             // Shared by every caller waiting for this model, so no single caller's token applies.
             ModelRecord record = await store.GetModelAsync(id, CancellationToken.None).ConfigureAwait(false) ?? throw new ModelNotFoundException(id);
             TrainingSummary training = ModelParameters.Parse(id, record.ParametersJson);
-            byte[] bytes = await checkpoints.ReadAsync(id, record.CheckpointPath, CancellationToken.None).ConfigureAwait(false);
+            long maxBytes = SafetensorsCheckpoint.MaxFileBytes(training.Shape()); // never read more than the record's architecture allows
+            byte[] bytes = await checkpoints.ReadAsync(id, record.CheckpointPath, maxBytes, CancellationToken.None).ConfigureAwait(false);
             ModelWeights weights = CheckpointCodec.Decode(id, bytes, record.CheckpointSha256, training.Shape());
             if (weights.Architecture.InputSize != record.EmbeddingDimension)
             {

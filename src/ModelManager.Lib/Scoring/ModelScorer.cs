@@ -36,7 +36,7 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments)
     public double Loss(LoadedModel model, ReadOnlySpan<float> embedding)
     {
         Check(model, embedding);
-        return model.Kernel.ReconstructionError(embedding);
+        return Finite(model, model.Kernel.ReconstructionError(embedding));
     }
 
     /// <summary>Errors of the given rows (equal to scoring each alone), after checking every row.</summary>
@@ -47,6 +47,11 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments)
         CheckAndCopyRows(model, embeddings, rows, block);
         var errors = new double[rows.Count];
         model.Kernel.ReconstructionErrors(block, errors);
+        foreach (double error in errors)
+        {
+            Finite(model, error);
+        }
+
         return errors;
     }
 
@@ -155,19 +160,28 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments)
         FiniteValues.EnsureFinite(embedding, dimension, "Embedding");
         foreach (EmbeddingSegment segment in _segments)
         {
-            if (segment.End > dimension)
+            long end = (long)segment.Start + segment.Length; // no overflow even for a segment that skipped validation
+            if (end > dimension)
             {
-                throw new ModelManagerException($"Segment '{segment.Name}' ends at {segment.End}, beyond the {dimension} values model {model.Record.Id} takes.");
+                throw new ModelManagerException($"Segment '{segment.Name}' ends at {end}, beyond the {dimension} values model {model.Record.Id} takes.");
             }
         }
     }
+
+    /// <summary>
+    /// A loss is never returned as NaN or ±∞ (a NaN loss is never above the threshold, so it would
+    /// read as "not an anomaly"). The embedding was checked finite, so only the model can cause it.
+    /// Segment losses are parts of the total's sum of squares, so a finite total has finite parts.
+    /// </summary>
+    private static double Finite(LoadedModel model, double loss) =>
+        double.IsFinite(loss) ? loss : throw new NonFiniteScoreException(model.Record.Id, loss);
 
     private static ScoreResult Result(LoadedModel model, double loss, ImmutableArray<SegmentLoss> segments) => new()
     {
         ModelId = model.Record.Id,
         AgeMin = model.Record.AgeMin,
         AgeMax = model.Record.AgeMax,
-        ReconstructionLoss = loss,
+        ReconstructionLoss = Finite(model, loss),
         Threshold = model.Record.Threshold,
         PercentileRank = model.Calibration.RankOf(loss),
         SegmentLosses = segments,

@@ -1,12 +1,19 @@
 namespace AgeGroupAnomaly.Storage;
 
 /// <summary>A drawing's embedding and the child's age, to be stored.</summary>
-/// <param name="AgeYears">Age in years (finite, at least 0).</param>
+/// <param name="AgeYears">Age in years: finite, 0 ≤ age ≤ <see cref="MaxAgeYears"/>.</param>
 /// <param name="Embedding">The embedding (finite values).</param>
 /// <param name="Subject">Optional subject code, for example "house".</param>
 /// <param name="Label">Optional free text.</param>
 #pragma warning disable CA1819 // a sample is its vector
-public sealed record NewSample(double AgeYears, float[] Embedding, string? Subject = null, string? Label = null);
+public sealed record NewSample(double AgeYears, float[] Embedding, string? Subject = null, string? Label = null)
+{
+    /// <summary>
+    /// The greatest age in years the library accepts (150), wherever an age enters: samples, model
+    /// ranges, scoring and routing. Ages are finite and at least 0.
+    /// </summary>
+    public const double MaxAgeYears = 150;
+}
 
 /// <summary>A stored sample.</summary>
 /// <param name="Id">Store-assigned id.</param>

@@ -26,11 +26,12 @@ internal static class StoreValidation
         }
     }
 
+    /// <summary>Ages are finite numbers of years in [0, <see cref="NewSample.MaxAgeYears"/>] wherever they enter.</summary>
     public static void Age(double age, string name, string prefix = "")
     {
-        if (!double.IsFinite(age) || age < 0)
+        if (!double.IsFinite(age) || age < 0 || age > NewSample.MaxAgeYears)
         {
-            throw new ArgumentOutOfRangeException(name, age, string.Create(CultureInfo.InvariantCulture, $"{prefix}{name} is {age}; an age must be a finite number of years, at least 0."));
+            throw new ArgumentOutOfRangeException(name, age, string.Create(CultureInfo.InvariantCulture, $"{prefix}{name} is {age}; an age must be a finite number of years, at least 0 and at most {NewSample.MaxAgeYears}."));
         }
     }
 

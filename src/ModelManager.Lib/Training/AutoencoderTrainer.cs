@@ -52,11 +52,22 @@ public sealed class AutoencoderTrainer
     internal bool UseReferenceEngine { get; init; }
 
     /// <summary>The fewest rows that leave at least one row each for training and validation.</summary>
-    /// <param name="validationSplit">The validation fraction, in (0, 1).</param>
-    /// <returns>The minimum row count.</returns>
+    /// <param name="validationSplit">The validation fraction, in [<see cref="TrainingConfig.MinValidationSplit"/>, 1).</param>
+    /// <returns>The minimum row count (computed in closed form: about 1 / <paramref name="validationSplit"/>).</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The fraction lies outside that range.</exception>
     public static int MinimumRows(double validationSplit)
     {
-        for (int n = 2; ; n++)
+        if (!(validationSplit >= TrainingConfig.MinValidationSplit && validationSplit < 1))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(validationSplit),
+                validationSplit,
+                string.Create(CultureInfo.InvariantCulture, $"ValidationSplit is {validationSplit}; it must lie in [0.000001, 1)."));
+        }
+
+        // floor(n · split) ≥ 1 first holds near n = 1 / split; the few candidates around it absorb rounding.
+        int estimate = (int)Math.Ceiling(1 / validationSplit);
+        for (int n = Math.Max(2, estimate - 2); n <= estimate + 2; n++)
         {
             (int train, int validation) = SplitSizes(n, validationSplit);
             if (train >= 1 && validation >= 1)
@@ -64,6 +75,8 @@ public sealed class AutoencoderTrainer
                 return n;
             }
         }
+
+        throw new UnreachableException($"No row count near {estimate} splits with {validationSplit}.");
     }
 
     /// <summary>Trains on rows of equal length.</summary>
@@ -157,7 +170,7 @@ public sealed class AutoencoderTrainer
         try
         {
             using ITrainingEngine engine = deviceName == "cpu" && !UseReferenceEngine
-                ? new CpuTrainingEngine(initial, data.Values, Math.Min(_config.BatchSize, data.Rows), _config.LearningRate, _config.Seed, _config.CpuThreads ?? Environment.ProcessorCount)
+                ? new CpuTrainingEngine(initial, data.Values, Math.Min(_config.BatchSize, Math.Max(trainCount, validationCount)), _config.LearningRate, _config.Seed, _config.CpuThreads ?? Environment.ProcessorCount)
                 : TorchEngine(initial, data, deviceName, out module);
             var scheduler = new PlateauSchedule(_config.LearningRate, factor: 0.5, patience: 5);
             var earlyStopping = new EarlyStopping(_config.EarlyStoppingPatience, _config.MinDelta);
@@ -176,7 +189,7 @@ public sealed class AutoencoderTrainer
                 rng.Shuffle(trainRows);
                 double trainLoss = 0;
                 int batches = 0;
-                for (int start = 0; start < trainRows.Length; start += _config.BatchSize)
+                for (int start = 0; start < trainRows.Length; start = NextStart(trainRows, start, _config.BatchSize))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     trainLoss += engine.TrainBatch(Batch(trainRows, start, _config.BatchSize), GradientClipNorm);
@@ -289,7 +302,7 @@ public sealed class AutoencoderTrainer
     {
         double sum = 0;
         int batches = 0;
-        for (int start = 0; start < rows.Length; start += batchSize)
+        for (int start = 0; start < rows.Length; start = NextStart(rows, start, batchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
             sum += engine.EvaluateBatch(Batch(rows, start, batchSize));
@@ -304,6 +317,9 @@ public sealed class AutoencoderTrainer
         int validation = (int)(rows * validationSplit);
         return (rows - validation, validation);
     }
+
+    /// <summary>Where the next batch starts; never past the end, so no batch size can overflow the index.</summary>
+    private static int NextStart(int[] rows, int start, int batchSize) => start + Math.Min(batchSize, rows.Length - start);
 
     private static ReadOnlySpan<int> Batch(int[] rows, int start, int batchSize) =>
         rows.AsSpan(start, Math.Min(batchSize, rows.Length - start));

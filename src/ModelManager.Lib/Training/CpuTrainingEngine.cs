@@ -67,13 +67,13 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
         int widest = 0;
         for (int l = 0; l < _layers.Length; l++)
         {
-            _activations[l] = new float[maxBatch * _layers[l].In];
+            _activations[l] = new float[checked(maxBatch * _layers[l].In)];
             widest = Math.Max(widest, Math.Max(_layers[l].In, _layers[l].Out));
         }
 
-        _activations[^1] = new float[maxBatch * _dimension];
-        _gradientA = new float[maxBatch * widest];
-        _gradientB = new float[maxBatch * widest];
+        _activations[^1] = new float[checked(maxBatch * _dimension)];
+        _gradientA = new float[checked(maxBatch * widest)];
+        _gradientB = new float[checked(maxBatch * widest)];
 
         // One generator shared by the dropout layers in forward order, as SeededDropout draws.
         _dropoutRandom = new Xoshiro256StarStar(dropoutSeed, threadSafe: false);

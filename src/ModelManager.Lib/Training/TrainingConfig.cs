@@ -10,6 +10,9 @@ namespace AgeGroupAnomaly.Training;
 /// </summary>
 public sealed partial record TrainingConfig
 {
+    /// <summary>The smallest <see cref="ValidationSplit"/> accepted: one validation row per 1,000,000 rows.</summary>
+    public const double MinValidationSplit = 1e-6;
+
     /// <summary>The defaults.</summary>
     public static TrainingConfig Default { get; } = new();
 
@@ -29,7 +32,10 @@ public sealed partial record TrainingConfig
     /// <value>The default is 100.</value>
     public int Epochs { get; init; } = 100;
 
-    /// <summary>Fraction of rows held out for validation, in (0, 1).</summary>
+    /// <summary>
+    /// Fraction of rows held out for validation, in [<see cref="MinValidationSplit"/>, 1): at least
+    /// one validation row must be possible with at most 1,000,000 rows.
+    /// </summary>
     /// <value>The default is 0.2.</value>
     public double ValidationSplit { get; init; } = 0.2;
 
@@ -96,9 +102,9 @@ public sealed partial record TrainingConfig
             throw Range(nameof(Epochs), Epochs, "it must be at least 1");
         }
 
-        if (!(ValidationSplit > 0 && ValidationSplit < 1))
+        if (!(ValidationSplit >= MinValidationSplit && ValidationSplit < 1))
         {
-            throw Range(nameof(ValidationSplit), ValidationSplit, "it must lie in (0, 1)");
+            throw Range(nameof(ValidationSplit), ValidationSplit, "it must lie in [0.000001, 1) (a validation row must be possible with at most 1,000,000 rows)");
         }
 
         if (EarlyStoppingPatience < 0)
@@ -173,6 +179,6 @@ public sealed partial record TrainingConfig
     private static ArgumentOutOfRangeException Range(string field, object value, string rule, string? display = null) =>
         new(field, value, string.Create(CultureInfo.InvariantCulture, $"{display ?? field} is {value}; {rule}."));
 
-    [GeneratedRegex("^(auto|cpu|cuda(:[0-9]+)?)$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(auto|cpu|cuda(:[0-9]+)?)\z", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex DevicePattern();
 }

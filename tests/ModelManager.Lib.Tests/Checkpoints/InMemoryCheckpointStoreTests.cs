@@ -35,6 +35,47 @@ public sealed class InMemoryCheckpointStoreTests
     }
 
     [Test]
+    public async Task Read_AnotherModelsLocationOrMoreThanTheBound_ThrowsInvalidPathOrTooLarge()
+    {
+        var local = new InMemoryCheckpointStore(); // the fixture's store is shared by its tests
+        var id = Guid.NewGuid();
+        var other = Guid.NewGuid();
+        string location = await local.WriteAsync(id, new byte[] { 1, 2, 3, 4 });
+        string otherLocation = await local.WriteAsync(other, new byte[] { 5 });
+
+        (await FluentActions.Awaiting(() => local.ReadAsync(id, otherLocation)).Should().ThrowAsync<ModelLoadingException>())
+            .Which.Reason.Should().Be(ModelLoadFailure.InvalidPath);
+        (await FluentActions.Awaiting(() => local.ReadAsync(id, location, 3)).Should().ThrowAsync<ModelLoadingException>())
+            .Which.Reason.Should().Be(ModelLoadFailure.TooLarge);
+        (await local.ReadAsync(id, location, 4)).Should().Equal(1, 2, 3, 4);
+    }
+
+    [Test]
+    public async Task DefaultBoundedRead_OfAStoreWithoutItsOwn_ReadsThenRefusesTooLarge()
+    {
+        var local = new InMemoryCheckpointStore();
+        ICheckpointStore store = new UnboundedStore(local);
+        var id = Guid.NewGuid();
+        string location = await local.WriteAsync(id, new byte[] { 1, 2, 3, 4 });
+
+        (await FluentActions.Awaiting(() => store.ReadAsync(id, location, 3)).Should().ThrowAsync<ModelLoadingException>())
+            .Which.Reason.Should().Be(ModelLoadFailure.TooLarge);
+        (await store.ReadAsync(id, location, 4)).Should().Equal(1, 2, 3, 4);
+    }
+
+    /// <summary>A store written before the bounded read existed: only the interface's default applies.</summary>
+    private sealed class UnboundedStore(ICheckpointStore inner) : ICheckpointStore
+    {
+        public Task<string> WriteAsync(Guid modelId, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default) => inner.WriteAsync(modelId, content, cancellationToken);
+
+        public Task<byte[]> ReadAsync(Guid modelId, string location, CancellationToken cancellationToken = default) => inner.ReadAsync(modelId, location, cancellationToken);
+
+        public Task DeleteAsync(Guid modelId, string location, CancellationToken cancellationToken = default) => inner.DeleteAsync(modelId, location, cancellationToken);
+
+        public Task<int> RemoveOrphansAsync(Func<string, bool> isReferenced, TimeSpan gracePeriod, CancellationToken cancellationToken = default) => inner.RemoveOrphansAsync(isReferenced, gracePeriod, cancellationToken);
+    }
+
+    [Test]
     public async Task Delete_OnlyRemovesTheCheckpointOfItsOwnId()
     {
         var mine = Guid.NewGuid();

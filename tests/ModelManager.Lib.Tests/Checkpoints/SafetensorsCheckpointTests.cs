@@ -25,6 +25,50 @@ public sealed class SafetensorsCheckpointTests
         read.Architecture.Should().Be(weights.Architecture);
     }
 
+    private static readonly float[] NonFiniteValues = [float.NaN, float.PositiveInfinity, float.NegativeInfinity];
+
+    private static IEnumerable<TestCaseData> NonFiniteWeightCases()
+    {
+        foreach (float value in NonFiniteValues)
+        {
+            yield return new TestCaseData(value, 0, 0, true).SetArgDisplayNames($"{value} first weight of the first layer");
+            yield return new TestCaseData(value, 1, 1, false).SetArgDisplayNames($"{value} in a bias of the second layer");
+            yield return new TestCaseData(value, -1, -1, false).SetArgDisplayNames($"{value} last bias of the last layer");
+        }
+    }
+
+    private static ModelWeights WithValue(float value, int layer, int index, bool weight)
+    {
+        ModelWeights weights = CheckpointTestData.Weights();
+        LayerWeights target = weights.Layers[layer >= 0 ? layer : weights.Layers.Count - 1];
+        float[] values = weight ? target.Weight : target.Bias;
+        values[index >= 0 ? index : values.Length - 1] = value;
+        return weights;
+    }
+
+    [TestCaseSource(nameof(NonFiniteWeightCases))]
+    public void Serialize_NonFiniteWeight_ThrowsNonFiniteWeightsNamingTheTensor(float value, int layer, int index, bool weight)
+    {
+        ModelWeights weights = WithValue(value, layer, index, weight);
+
+        FluentActions.Invoking(() => SafetensorsCheckpoint.Serialize(weights))
+            .Should().Throw<NonFiniteWeightsException>()
+            .Where(e => e.TensorName != null && e.Index != null)
+            .WithMessage($"Tensor '*' holds {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} at position *");
+        FluentActions.Invoking(() => CheckpointCodec.Encode(weights)).Should().Throw<NonFiniteWeightsException>();
+    }
+
+    [TestCaseSource(nameof(NonFiniteWeightCases))]
+    public void Read_NonFiniteWeight_ThrowsNonFiniteWeights(float value, int layer, int index, bool weight)
+    {
+        // Written by hand (Serialize refuses such weights), as a foreign tool could.
+        byte[] file = CheckpointTestData.NameSortedFile(WithValue(value, layer, index, weight));
+
+        FluentActions.Invoking(() => Read(file, CheckpointTestData.Architecture))
+            .Should().Throw<ModelLoadingException>().Where(e => e.Reason == ModelLoadFailure.NonFiniteWeights)
+            .WithMessage("*tensor '*' holds*");
+    }
+
     [Test]
     public void Serialize_FollowsTheSafetensorsLayout()
     {

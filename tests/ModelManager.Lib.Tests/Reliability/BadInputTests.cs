@@ -65,6 +65,10 @@ public sealed class BadInputTests
         yield return new BadInput("age NaN", f => f.Manager.ScoreAsync(Valid(), double.NaN).AsTask(), typeof(ArgumentOutOfRangeException), "*age is NaN*");
         yield return new BadInput("age negative", f => f.Manager.ScoreAsync(Valid(), -1).AsTask(), typeof(ArgumentOutOfRangeException), "*age is -1*");
         yield return new BadInput("age +∞", f => f.Manager.ScoreAsync(Valid(), double.PositiveInfinity).AsTask(), typeof(ArgumentOutOfRangeException), "*age is Infinity*");
+        yield return new BadInput("age 1e300", f => f.Manager.ScoreAsync(Valid(), 1e300).AsTask(), typeof(ArgumentOutOfRangeException), "*age is 1E+300*at most 150*");
+        yield return new BadInput("age 151", f => f.Manager.ScoreAsync(Valid(), 151).AsTask(), typeof(ArgumentOutOfRangeException), "*age is 151*at most 150*");
+        yield return new BadInput("batch with an age of 1e300", f => f.Manager.ScoreBatchAsync([Valid(), Valid()], [4.0, 1e300]), typeof(ArgumentOutOfRangeException), "*Row 1: ages is 1E+300*");
+        yield return new BadInput("ageMax 1e300", f => f.Manager.TrainAgeGroupModelAsync(3, 1e300), typeof(ArgumentOutOfRangeException), "*ageMax is 1E+300*");
         yield return new BadInput("ageMin > ageMax", f => f.Manager.TrainAgeGroupModelAsync(5, 3), typeof(ArgumentException), "*ageMin 5 is greater than ageMax 3*");
         yield return new BadInput("range with no samples", f => f.Manager.TrainAgeGroupModelAsync(30, 40), typeof(InsufficientSamplesException), "No samples have an age in [30, 40]*");
         yield return new BadInput("range with one sample", f => f.Manager.TrainAgeGroupModelAsync(20, 20), typeof(InsufficientSamplesException), "Only 1 samples*at least 5*");
@@ -81,6 +85,7 @@ public sealed class BadInputTests
 
         yield return new BadInput("values so large that training overflows (1e30)", f => f.Manager.TrainAgeGroupModelAsync(50, 50), typeof(AutoencoderTrainingException), "*epoch 1*");
         yield return new BadInput("sample with NaN age", f => f.Store.AddSampleAsync(new NewSample(double.NaN, Valid())), typeof(ArgumentOutOfRangeException), "*AgeYears is NaN*");
+        yield return new BadInput("sample with age 1e300", f => f.Store.AddSampleAsync(new NewSample(1e300, Valid())), typeof(ArgumentOutOfRangeException), "*AgeYears is 1E+300*at most 150*");
         yield return new BadInput("sample with an infinite value", f => f.Store.AddSampleAsync(new NewSample(4, With(3, float.PositiveInfinity))), typeof(InvalidEmbeddingException), "Embedding 0 holds Infinity at position 3;*");
     }
 

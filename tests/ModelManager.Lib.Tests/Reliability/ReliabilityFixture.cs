@@ -64,7 +64,7 @@ public sealed class ReliabilityFixture : IDisposable
     /// <summary>Everything a failed operation must leave as it was.</summary>
     public async Task<string> SnapshotAsync()
     {
-        int samples = await Store.CountSamplesAsync(0, 1000);
+        int samples = await Store.CountSamplesAsync(0, NewSample.MaxAgeYears);
         IReadOnlyList<ModelRecord> models = await Store.ListModelsAsync();
         string files = string.Join(";", System.IO.Directory.GetFiles(CheckpointDirectory).Order()
             .Select(p => $"{Path.GetFileName(p)}={Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(p)))}"));

@@ -77,11 +77,25 @@ public abstract class ModelStoreContractTests
     [TestCase(double.NaN)]
     [TestCase(-1.0)]
     [TestCase(double.PositiveInfinity)]
+    [TestCase(150.0000001)]
+    [TestCase(1e300)]
+    [TestCase(double.MaxValue)]
     public async Task AddSample_WithBadAge_ThrowsNamingTheAge(double age)
     {
         Func<Task> act = () => Store.AddSampleAsync(Sample(age));
 
         await act.Should().ThrowAsync<ArgumentOutOfRangeException>().WithMessage("*AgeYears*");
+    }
+
+    [TestCase(151.0)]
+    [TestCase(1e300)]
+    public async Task AgeAboveTheAcceptedRange_IsRefusedByEveryCallThatTakesAnAge(double age)
+    {
+        await FluentActions.Awaiting(() => Store.CountSamplesAsync(0, age)).Should().ThrowAsync<ArgumentOutOfRangeException>().WithMessage("*at most 150*");
+        await FluentActions.Awaiting(() => Store.GetSamplesAsync(0, age)).Should().ThrowAsync<ArgumentOutOfRangeException>().WithMessage("*at most 150*");
+        await FluentActions.Awaiting(() => Store.FindActiveModelsAsync(age)).Should().ThrowAsync<ArgumentOutOfRangeException>().WithMessage("*at most 150*");
+        await FluentActions.Awaiting(() => Store.AddModelAsync(Model(3, age))).Should().ThrowAsync<ArgumentOutOfRangeException>().WithMessage("*at most 150*");
+        (await Store.AddSampleAsync(Sample(NewSample.MaxAgeYears))).Should().BePositive("150 itself is accepted");
     }
 
     [Test]

@@ -146,6 +146,92 @@ public sealed class AutoencoderTrainerTests
         AutoencoderTrainer.MinimumRows(0.5).Should().Be(2);
     }
 
+    [TestCase(0.2)]
+    [TestCase(0.5)]
+    [TestCase(1.0 / 3)]
+    [TestCase(0.3)]
+    [TestCase(0.1)]
+    [TestCase(0.7)]
+    [TestCase(0.999999)]
+    [TestCase(0.01)]
+    [TestCase(0.001)]
+    [TestCase(1e-5)]
+    [TestCase(TrainingConfig.MinValidationSplit)]
+    public void MinimumRows_ClosedForm_EqualsTheFirstRowCountThatSplits(double split)
+    {
+        // Brute force, bounded by the smallest accepted split (1,000,000 rows).
+        int expected = 2;
+        while ((int)(expected * split) < 1 || expected - (int)(expected * split) < 1)
+        {
+            expected++;
+        }
+
+        AutoencoderTrainer.MinimumRows(split).Should().Be(expected);
+    }
+
+    [TestCase(1e-12)]
+    [TestCase(double.Epsilon)]
+    [TestCase(1e-9)]
+    [TestCase(9.99e-7)]
+    [TestCase(double.NaN)]
+    [TestCase(0.0)]
+    [TestCase(1.0)]
+    public void MinimumRows_SplitOutsideTheAcceptedRange_ThrowsNamingTheRange(double split)
+    {
+        FluentActions.Invoking(() => AutoencoderTrainer.MinimumRows(split))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*ValidationSplit*[0.000001, 1)*");
+        FluentActions.Invoking(() => new AutoencoderTrainer(Small with { ValidationSplit = split }))
+            .Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "ValidationSplit");
+    }
+
+    [Test]
+    public void Train_BatchSizeFarAboveTheRowCount_AllocatesForTheRowsNotTheBatch()
+    {
+        float[][] data = TestData.Embeddings(80, 16);
+        var config = Small with { Epochs = 2, CpuThreads = 1 };
+        using (new AutoencoderTrainer(config with { BatchSize = 80 }).Train(data))
+        {
+            // warm-up: first-use allocations (JIT, statics) are not the batch's
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        using TrainedAutoencoder rowsBatch = new AutoencoderTrainer(config with { BatchSize = 80 }).Train(data);
+        long rowsSized = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        before = GC.GetAllocatedBytesForCurrentThread();
+        using TrainedAutoencoder hugeBatch = new AutoencoderTrainer(config with { BatchSize = 1_000_000 }).Train(data);
+        long hugeSized = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        TestContext.Out.WriteLine($"BatchSize 80: {rowsSized} bytes; BatchSize 1,000,000: {hugeSized} bytes");
+        hugeSized.Should().BeLessThan(rowsSized + (64 * 1024), "a batch larger than the rows needs no larger buffers");
+        hugeBatch.Result.Weights.Layers[0].Weight.Should().Equal(rowsBatch.Result.Weights.Layers[0].Weight, "one batch of all rows either way");
+    }
+
+    [TestCase(int.MaxValue)]
+    [TestCase(int.MaxValue - 1)]
+    [TestCase(1_000_000_000)]
+    public void Train_BatchSizeNearIntMax_TrainsWithoutOverflow(int batchSize)
+    {
+        float[][] data = TestData.Embeddings(80, 16);
+
+        using TrainedAutoencoder trained = new AutoencoderTrainer(Small with { Epochs = 2, BatchSize = batchSize }).Train(data);
+
+        trained.Result.EpochsTrained.Should().Be(2);
+        double.IsFinite(trained.Result.Threshold).Should().BeTrue();
+    }
+
+    [Test]
+    public void MeanBatchLoss_BatchSizeIntMax_CoversEveryRowOnce()
+    {
+        float[][] data = TestData.Embeddings(40, 16);
+        ModelWeights weights = WeightInitializer.Initialize(new ModelArchitecture(16, [8, 4], 0), seed: 1);
+        using var engine = new CpuTrainingEngine(weights, [.. data.SelectMany(r => r)], 40, 0, dropoutSeed: 0, threads: 1);
+        int[] rows = [.. Enumerable.Range(0, 40)];
+
+        AutoencoderTrainer.MeanBatchLoss(engine, rows, int.MaxValue, CancellationToken.None)
+            .Should().Be(AutoencoderTrainer.MeanBatchLoss(engine, rows, 40, CancellationToken.None));
+    }
+
     [Test]
     public void Train_ValuesSoLargeTheFirstEpochOverflows_ThrowsTrainingException()
     {

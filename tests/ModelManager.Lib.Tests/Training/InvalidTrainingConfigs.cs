@@ -20,8 +20,11 @@ internal static class InvalidTrainingConfigs
             (d with { LearningRate = double.NaN }, "LearningRate", "NaN"),
             (d with { BatchSize = 0 }, "BatchSize", "at least 1"),
             (d with { Epochs = 0 }, "Epochs", "at least 1"),
-            (d with { ValidationSplit = 0 }, "ValidationSplit", "(0, 1)"),
-            (d with { ValidationSplit = 1 }, "ValidationSplit", "(0, 1)"),
+            (d with { ValidationSplit = 0 }, "ValidationSplit", "[0.000001, 1)"),
+            (d with { ValidationSplit = 1 }, "ValidationSplit", "[0.000001, 1)"),
+            (d with { ValidationSplit = 1e-12 }, "ValidationSplit", "[0.000001, 1)"),
+            (d with { ValidationSplit = double.Epsilon }, "ValidationSplit", "[0.000001, 1)"),
+            (d with { ValidationSplit = 1e-9 }, "ValidationSplit", "1,000,000 rows"),
             (d with { EarlyStoppingPatience = -1 }, "EarlyStoppingPatience", "-1"),
             (d with { MinDelta = -0.1 }, "MinDelta", "-0.1"),
             (d with { Dropout = 1 }, "Dropout", "[0, 1)"),
@@ -31,6 +34,7 @@ internal static class InvalidTrainingConfigs
             (d with { CpuThreads = 0 }, "CpuThreads", "at least 1"),
             (d with { Device = "tpu" }, "Device", "'tpu'"),
             (d with { Device = "cuda:x" }, "Device", "cuda:N"),
+            (d with { Device = "cpu\n" }, "Device", "cuda:N"),
         ];
     }
 }

@@ -1,7 +1,10 @@
 using System.Data;
+using System.Data.Common;
 using System.Globalization;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AgeGroupAnomaly.Storage.Sqlite;
 
@@ -10,6 +13,13 @@ namespace AgeGroupAnomaly.Storage.Sqlite;
 /// timeout), accessed through Dapper with parameterised SQL only. Several instances or processes
 /// may share one file; writers wait for each other instead of failing with "database is locked".
 /// </summary>
+/// <remarks>
+/// A damaged model record (an id that is not a GUID, a value of the wrong type or out of range)
+/// affects only itself: lists skip it and log a warning naming its row id, asking for its id throws
+/// <see cref="DamagedRecordException"/>. After <see cref="Dispose"/> every call throws
+/// <see cref="ObjectDisposedException"/>; calls already under way when it is called finish first,
+/// and the connections (and an in-memory database) are released when the last one ends.
+/// </remarks>
 public sealed class SqliteModelStore : IModelStore, IDisposable
 {
     /// <summary>The schema version this library writes (kept in <c>PRAGMA user_version</c>).</summary>
@@ -18,16 +28,24 @@ public sealed class SqliteModelStore : IModelStore, IDisposable
     private const int BusyTimeoutMs = 30_000;
 
     private readonly string _connectionString;
+    private readonly string _dataSource;
     private readonly SemaphoreSlim _initGate = new(1, 1);
     private readonly SqliteConnection? _keepAlive;
+    private readonly ILogger _logger;
+    private readonly Lock _lifetime = new();
+    private int _users;
+    private bool _disposed;
     private volatile bool _initialized;
 
     /// <summary>Opens (and on first use creates) a store.</summary>
     /// <param name="pathOrConnectionString">A file path, or a connection string such as <c>Data Source=models.db</c>.
     /// <c>Data Source=:memory:</c> gives a private in-memory database that lives as long as the store.</param>
-    public SqliteModelStore(string pathOrConnectionString)
+    /// <param name="logger">Receives a warning for each damaged record skipped; null for none.</param>
+    /// <exception cref="ArgumentException">The path is a directory.</exception>
+    public SqliteModelStore(string pathOrConnectionString, ILogger<SqliteModelStore>? logger = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pathOrConnectionString);
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
         var builder = pathOrConnectionString.Contains('=', StringComparison.Ordinal)
             ? new SqliteConnectionStringBuilder(pathOrConnectionString)
             : new SqliteConnectionStringBuilder { DataSource = pathOrConnectionString };
@@ -52,6 +70,11 @@ public sealed class SqliteModelStore : IModelStore, IDisposable
         else
         {
             builder.Mode = SqliteOpenMode.ReadWriteCreate;
+            if (Directory.Exists(builder.DataSource))
+            {
+                throw new ArgumentException($"The SQLite database path '{Path.GetFullPath(builder.DataSource)}' is a directory; give the path of a database file (it is created when missing).", nameof(pathOrConnectionString));
+            }
+
             string? directory = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
             if (!string.IsNullOrEmpty(directory))
             {
@@ -60,6 +83,8 @@ public sealed class SqliteModelStore : IModelStore, IDisposable
 
             _connectionString = builder.ToString();
         }
+
+        _dataSource = builder.DataSource;
     }
 
     /// <inheritdoc />
@@ -171,18 +196,15 @@ public sealed class SqliteModelStore : IModelStore, IDisposable
     public async Task<ModelRecord?> GetModelAsync(Guid id, CancellationToken cancellationToken = default)
     {
         using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        ModelRow? row = await connection.QuerySingleOrDefaultAsync<ModelRow>(new CommandDefinition(
-            ModelColumns + " WHERE id = @id", new { id = Key(id) }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return row?.ToRecord();
+        List<ModelRecord> found = await ReadModelsAsync(connection, " WHERE id = @id", new { id = Key(id) }, throwIfDamaged: true, cancellationToken).ConfigureAwait(false);
+        return found.Count == 0 ? null : found[0];
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<ModelRecord>> ListModelsAsync(CancellationToken cancellationToken = default)
     {
         using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        IEnumerable<ModelRow> rows = await connection.QueryAsync<ModelRow>(new CommandDefinition(
-            ModelColumns + " ORDER BY age_min, created_ticks, rowid", cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return [.. rows.Select(r => r.ToRecord())];
+        return await ReadModelsAsync(connection, " ORDER BY age_min, created_ticks, rowid", null, throwIfDamaged: false, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -190,11 +212,8 @@ public sealed class SqliteModelStore : IModelStore, IDisposable
     {
         StoreValidation.Age(age, nameof(age));
         using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        IEnumerable<ModelRow> rows = await connection.QueryAsync<ModelRow>(new CommandDefinition(
-            ModelColumns + " WHERE is_active = 1 AND age_min <= @age AND age_max >= @age ORDER BY age_min, created_ticks, rowid",
-            new { age },
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return [.. rows.Select(r => r.ToRecord())];
+        return await ReadModelsAsync(
+            connection, " WHERE is_active = 1 AND age_min <= @age AND age_max >= @age ORDER BY age_min, created_ticks, rowid", new { age }, throwIfDamaged: false, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -238,8 +257,59 @@ public sealed class SqliteModelStore : IModelStore, IDisposable
         return changed > 0;
     }
 
-    /// <summary>Closes the store's pooled connections (and an in-memory database).</summary>
+    /// <summary>
+    /// Closes the store's pooled connections (and an in-memory database) once the calls under way
+    /// have finished; every later call throws <see cref="ObjectDisposedException"/>.
+    /// </summary>
     public void Dispose()
+    {
+        lock (_lifetime)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            if (_users > 0)
+            {
+                return; // the last call to finish releases
+            }
+        }
+
+        Release();
+    }
+
+    /// <summary>Whether the connections have been released (after disposal, once no call used the store).</summary>
+    internal bool Released { get; private set; }
+
+    /// <summary>A connection that counts as a use of the store until it is disposed (for tests of disposal while in use).</summary>
+    internal Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) => OpenAsync(cancellationToken);
+
+    private void Enter()
+    {
+        lock (_lifetime)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _users++;
+        }
+    }
+
+    private void Exit()
+    {
+        bool release;
+        lock (_lifetime)
+        {
+            release = --_users == 0 && _disposed;
+        }
+
+        if (release)
+        {
+            Release();
+        }
+    }
+
+    private void Release()
     {
         using (var connection = new SqliteConnection(_connectionString))
         {
@@ -248,6 +318,7 @@ public sealed class SqliteModelStore : IModelStore, IDisposable
 
         _keepAlive?.Dispose();
         _initGate.Dispose();
+        Released = true;
     }
 
     private const string SampleColumns =
@@ -255,13 +326,42 @@ public sealed class SqliteModelStore : IModelStore, IDisposable
 
     private const string ModelColumns =
         """
-        SELECT id AS Id, age_min AS AgeMin, age_max AS AgeMax, model_type AS ModelType, embedding_dimension AS EmbeddingDimension,
+        SELECT rowid AS RowId, id AS Id, age_min AS AgeMin, age_max AS AgeMax, model_type AS ModelType, embedding_dimension AS EmbeddingDimension,
                parameters AS ParametersJson, sample_count AS SampleCount, threshold AS Threshold, created_ticks AS CreatedTicks,
                is_active AS IsActive, checkpoint_path AS CheckpointPath, checkpoint_sha256 AS CheckpointSha256
         FROM models
         """;
 
     private static string Key(Guid id) => id.ToString("D", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Model records, each converted on its own: a damaged row is skipped with a warning naming its
+    /// row id, or, when <paramref name="throwIfDamaged"/> (one id was asked for), reported.
+    /// </summary>
+    private async Task<List<ModelRecord>> ReadModelsAsync(SqliteConnection connection, string where, object? arguments, bool throwIfDamaged, CancellationToken cancellationToken)
+    {
+        var records = new List<ModelRecord>();
+        using DbDataReader reader = await connection.ExecuteReaderAsync(new CommandDefinition(ModelColumns + where, arguments, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            long rowId = reader.GetInt64(0);
+            string? problem = ModelRow.TryRead(reader, out ModelRecord? record);
+            if (problem is null)
+            {
+                records.Add(record!);
+            }
+            else if (throwIfDamaged)
+            {
+                throw new DamagedRecordException(rowId, problem);
+            }
+            else
+            {
+                StoreLog.DamagedRecordSkipped(_logger, rowId, problem);
+            }
+        }
+
+        return records;
+    }
 
     private async Task<IReadOnlyList<long>> InsertSamplesAsync(IReadOnlyList<NewSample> samples, CancellationToken cancellationToken)
     {
@@ -290,10 +390,21 @@ public sealed class SqliteModelStore : IModelStore, IDisposable
     // DisposeAsync only wraps Dispose, so nothing is gained by awaiting it.
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(_connectionString);
+        Enter(); // released when the connection is disposed
+        var connection = new StoreConnection(this, _connectionString);
         try
         {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode == 14)
+            {
+                string path = _keepAlive is null ? Path.GetFullPath(_dataSource) : _dataSource;
+                string why = Directory.Exists(path) ? "it is a directory" : File.Exists(path) ? "the file cannot be opened (check its permissions)" : "the file cannot be created there (check that the folder exists and is writable)";
+                throw new ModelManagerException($"The SQLite database '{path}' cannot be opened: {why} ({ex.Message}).", ex);
+            }
+
             await connection.ExecuteAsync(new CommandDefinition(
                 $"PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {BusyTimeoutMs};", cancellationToken: cancellationToken)).ConfigureAwait(false);
             if (!_initialized)
@@ -407,47 +518,93 @@ public sealed class SqliteModelStore : IModelStore, IDisposable
             new(Id, Age, EmbeddingBlob.Decode(Embedding, Dimension), Subject, Label, new DateTime(CreatedTicks, DateTimeKind.Utc));
     }
 
-    private sealed class ModelRow
+    /// <summary>Converts one row of <see cref="ModelColumns"/> strictly: every value must have the type and range the library writes.</summary>
+    private static class ModelRow
     {
-        public string Id { get; set; } = string.Empty;
-
-        public double AgeMin { get; set; }
-
-        public double AgeMax { get; set; }
-
-        public string ModelType { get; set; } = string.Empty;
-
-        public int EmbeddingDimension { get; set; }
-
-        public string ParametersJson { get; set; } = string.Empty;
-
-        public int SampleCount { get; set; }
-
-        public double Threshold { get; set; }
-
-        public long CreatedTicks { get; set; }
-
-        public long IsActive { get; set; }
-
-        public string CheckpointPath { get; set; } = string.Empty;
-
-        public string CheckpointSha256 { get; set; } = string.Empty;
-
-        public ModelRecord ToRecord() => new()
+        public static string? TryRead(DbDataReader reader, out ModelRecord? record)
         {
-            Id = Guid.Parse(Id, CultureInfo.InvariantCulture),
-            AgeMin = AgeMin,
-            AgeMax = AgeMax,
-            ModelType = ModelType,
-            EmbeddingDimension = EmbeddingDimension,
-            ParametersJson = ParametersJson,
-            SampleCount = SampleCount,
-            Threshold = Threshold,
-            CreatedUtc = new DateTime(CreatedTicks, DateTimeKind.Utc),
-            IsActive = IsActive != 0,
-            CheckpointPath = CheckpointPath,
-            CheckpointSha256 = CheckpointSha256,
+            record = null;
+            try
+            {
+                string idText = Text(reader, 1, "id");
+                if (!Guid.TryParseExact(idText, "D", out Guid id) || idText != Key(id))
+                {
+                    return $"its id '{Printable(idText)}' is not a GUID in the form this library writes";
+                }
+
+                long ticks = Integer(reader, 9, "created_ticks");
+                if (ticks < DateTime.MinValue.Ticks || ticks > DateTime.MaxValue.Ticks)
+                {
+                    return string.Create(CultureInfo.InvariantCulture, $"created_ticks {ticks} is not a time");
+                }
+
+                long active = Integer(reader, 10, "is_active");
+                var candidate = new ModelRecord
+                {
+                    Id = id,
+                    AgeMin = Real(reader, 2, "age_min"),
+                    AgeMax = Real(reader, 3, "age_max"),
+                    ModelType = Text(reader, 4, "model_type"),
+                    EmbeddingDimension = checked((int)Integer(reader, 5, "embedding_dimension")),
+                    ParametersJson = Text(reader, 6, "parameters"),
+                    SampleCount = checked((int)Integer(reader, 7, "sample_count")),
+                    Threshold = Real(reader, 8, "threshold"),
+                    CreatedUtc = new DateTime(ticks, DateTimeKind.Utc),
+                    IsActive = active switch { 0 => false, 1 => true, _ => throw new FormatException($"is_active is {active}, not 0 or 1") },
+                    CheckpointPath = Text(reader, 11, "checkpoint_path"),
+                    CheckpointSha256 = Text(reader, 12, "checkpoint_sha256"),
+                };
+                StoreValidation.Model(candidate);
+                record = candidate;
+                return null;
+            }
+            catch (Exception ex) when (ex is FormatException or InvalidCastException or OverflowException or ArgumentException)
+            {
+                return ex.Message;
+            }
+        }
+
+        private static string Text(DbDataReader reader, int ordinal, string column) =>
+            reader.GetValue(ordinal) as string ?? throw new FormatException($"{column} is {Describe(reader.GetValue(ordinal))}, not text");
+
+        private static long Integer(DbDataReader reader, int ordinal, string column) =>
+            reader.GetValue(ordinal) is long value ? value : throw new FormatException($"{column} is {Describe(reader.GetValue(ordinal))}, not an integer");
+
+        private static double Real(DbDataReader reader, int ordinal, string column) => reader.GetValue(ordinal) switch
+        {
+            double value => value,
+            long value => value,
+            object other => throw new FormatException($"{column} is {Describe(other)}, not a number"),
         };
+
+        private static string Describe(object value) => value switch
+        {
+            DBNull => "NULL",
+            string text => $"the text '{Printable(text)}'",
+            byte[] blob => string.Create(CultureInfo.InvariantCulture, $"a {blob.Length}-byte BLOB"),
+            _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "?",
+        };
+
+        private static string Printable(string text)
+        {
+            string shown = text.Length > 60 ? text[..60] + "..." : text;
+            return string.Concat(shown.Select(c => char.IsControl(c) ? string.Create(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}") : c.ToString()));
+        }
+    }
+
+    /// <summary>A connection whose disposal ends one use of the store.</summary>
+    private sealed class StoreConnection(SqliteModelStore owner, string connectionString) : SqliteConnection(connectionString)
+    {
+        private int _ended;
+
+        protected override void Dispose(bool disposing)
+        {
+            base.Dispose(disposing);
+            if (disposing && Interlocked.Exchange(ref _ended, 1) == 0)
+            {
+                owner.Exit();
+            }
+        }
     }
 #pragma warning restore CA1812, CA1819
 }
