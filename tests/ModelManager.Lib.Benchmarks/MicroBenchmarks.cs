@@ -53,7 +53,7 @@ public class ScoringBenchmarks
     }
 
     [Benchmark]
-    public double KernelSingle() => _kernel.ReconstructionError(_row);
+    public double KernelSingle() => _kernel.ReconstructionLoss(_row);
 
     [Benchmark]
     public async ValueTask<double> ManagerScore() => (await _manager.ScoreAsync(_row, 5)).ReconstructionLoss;

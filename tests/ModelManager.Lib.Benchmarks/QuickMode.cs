@@ -32,7 +32,7 @@ internal static class QuickMode
             var config = TrainingConfig.Default with { HiddenSizes = [.. s.Hidden], Epochs = s.Epochs, EarlyStoppingPatience = 1000 };
             (double samplesPerSecond, double firstRunSamplesPerSecond) = TrainSamplesPerSecond(data, config);
             yardstick.Add(MatmulGflops(s.MatmulSize, s.MatmulRepeats));
-            var architecture = new ModelArchitecture(s.Dimension, [.. s.Hidden], 0.1);
+            var architecture = new ArchitectureInfo(s.Dimension, [.. s.Hidden], 0.1);
             figures["train_samples_per_s"] = Math.Round(samplesPerSecond);
             figures["train_first_run_samples_per_s"] = Math.Round(firstRunSamplesPerSecond);
             (double managedStepUs, double torchStepUs) = TrainingStepMicroseconds(s);

@@ -13,7 +13,7 @@ internal static class CheckpointCodec
     }
 
     /// <summary>Checks the hash, then the content; every problem is a <see cref="ModelLoadingException"/>.</summary>
-    public static ModelWeights Decode(Guid modelId, byte[] bytes, string expectedSha256, ModelArchitecture? expectedArchitecture)
+    public static ModelWeights Decode(Guid modelId, byte[] bytes, string expectedSha256, ArchitectureInfo? expectedArchitecture)
     {
         VerifyHash(modelId, Sha256(bytes), expectedSha256);
         using var stream = new MemoryStream(bytes, writable: false);

@@ -124,7 +124,7 @@ public sealed partial class FileCheckpointStore : ICheckpointStore
     }
 
     /// <summary>Reads, verifies and parses a model's checkpoint.</summary>
-    internal ModelWeights Read(Guid modelId, string relativePath, string expectedSha256, ModelArchitecture? expectedArchitecture) =>
+    internal ModelWeights Read(Guid modelId, string relativePath, string expectedSha256, ArchitectureInfo? expectedArchitecture) =>
         CheckpointCodec.Decode(
             modelId,
             ReadFile(modelId, relativePath, expectedArchitecture is null ? long.MaxValue : SafetensorsCheckpoint.MaxFileBytes(expectedArchitecture), CancellationToken.None),

@@ -34,7 +34,7 @@ public static class SafetensorsCheckpoint
     /// </summary>
     /// <param name="architecture">The architecture the model record names.</param>
     /// <returns>The bound in bytes.</returns>
-    internal static long MaxFileBytes(ModelArchitecture architecture) => 8 + MaxHeaderBytes + (sizeof(float) * architecture.ParameterCount);
+    internal static long MaxFileBytes(ArchitectureInfo architecture) => 8 + MaxHeaderBytes + (sizeof(float) * architecture.TotalParameters);
 
     /// <summary>Serialises weights into a complete safetensors file image.</summary>
     /// <param name="weights">The weights.</param>
@@ -55,7 +55,7 @@ public static class SafetensorsCheckpoint
             }
         }
 
-        ModelArchitecture shape = weights.Architecture;
+        ArchitectureInfo shape = weights.Architecture;
         var header = new Dictionary<string, object>
         {
             ["__metadata__"] = new Dictionary<string, string>
@@ -116,7 +116,7 @@ public static class SafetensorsCheckpoint
     /// <param name="modelId">The model, for error messages.</param>
     /// <param name="expected">The architecture the file must hold, or null to accept the file's own.</param>
     /// <returns>The weights.</returns>
-    public static ModelWeights Read(Stream stream, Guid? modelId = null, ModelArchitecture? expected = null)
+    public static ModelWeights Read(Stream stream, Guid? modelId = null, ArchitectureInfo? expected = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         long start = stream.Position;
@@ -142,7 +142,7 @@ public static class SafetensorsCheckpoint
         stream.ReadExactly(headerBytes);
         long dataLength = fileLength - 8 - (long)headerLength;
 
-        (ModelArchitecture architecture, Dictionary<string, TensorEntry> entries) = ParseHeader(headerBytes, modelId);
+        (ArchitectureInfo architecture, Dictionary<string, TensorEntry> entries) = ParseHeader(headerBytes, modelId);
         if (expected is not null && !expected.Equals(architecture))
         {
             throw Fail(modelId, ModelLoadFailure.ArchitectureMismatch, $"the file holds {architecture} but the record says {expected}.");
@@ -167,7 +167,7 @@ public static class SafetensorsCheckpoint
         return new ModelWeights(architecture, layers);
     }
 
-    private static (ModelArchitecture, Dictionary<string, TensorEntry>) ParseHeader(byte[] headerBytes, Guid? modelId)
+    private static (ArchitectureInfo, Dictionary<string, TensorEntry>) ParseHeader(byte[] headerBytes, Guid? modelId)
     {
         JsonDocument document;
         try
@@ -196,7 +196,7 @@ public static class SafetensorsCheckpoint
                     throw Fail(modelId, ModelLoadFailure.UnsupportedFormat, $"format '{format}' version '{version}' is not {FormatName} version {FormatVersion}.");
                 }
 
-                var architecture = new ModelArchitecture(
+                var architecture = new ArchitectureInfo(
                     int.Parse(Text(metadata, "input_size") ?? string.Empty, NumberStyles.None, CultureInfo.InvariantCulture),
                     JsonSerializer.Deserialize<ImmutableArray<int>>(Text(metadata, "hidden_sizes") ?? "null"),
                     double.Parse(Text(metadata, "dropout") ?? string.Empty, NumberStyles.Float, CultureInfo.InvariantCulture));
@@ -324,7 +324,7 @@ public static class SafetensorsCheckpoint
     };
 
     private static List<(LinearLayerShape, TensorEntry, TensorEntry)> CheckLayout(
-        ModelArchitecture architecture, Dictionary<string, TensorEntry> entries, long dataLength, Guid? modelId)
+        ArchitectureInfo architecture, Dictionary<string, TensorEntry> entries, long dataLength, Guid? modelId)
     {
         var layout = new List<(LinearLayerShape, TensorEntry, TensorEntry)>();
         var expectedNames = new HashSet<string>(StringComparer.Ordinal);

@@ -48,7 +48,7 @@ internal sealed class InferenceKernel
     public int InputSize { get; }
 
     /// <summary>The architecture of the weights.</summary>
-    public ModelArchitecture Architecture { get; }
+    public ArchitectureInfo Architecture { get; }
 
     /// <summary>Reconstructs one embedding.</summary>
     /// <param name="input">The embedding (length <see cref="InputSize"/>).</param>
@@ -63,14 +63,14 @@ internal sealed class InferenceKernel
     /// <summary>Mean squared reconstruction error of one embedding.</summary>
     /// <param name="input">The embedding.</param>
     /// <returns>The error.</returns>
-    public double ReconstructionError(ReadOnlySpan<float> input) => ReconstructionError(input, [], []);
+    public double ReconstructionLoss(ReadOnlySpan<float> input) => ReconstructionLoss(input, [], []);
 
     /// <summary>Mean squared reconstruction error, overall and per segment.</summary>
     /// <param name="input">The embedding.</param>
     /// <param name="segments">Segments to measure separately.</param>
     /// <param name="segmentErrors">Receives one error per segment.</param>
     /// <returns>The overall error.</returns>
-    public double ReconstructionError(ReadOnlySpan<float> input, ReadOnlySpan<EmbeddingSegment> segments, Span<double> segmentErrors)
+    public double ReconstructionLoss(ReadOnlySpan<float> input, ReadOnlySpan<EmbeddingSegment> segments, Span<double> segmentErrors)
     {
         CheckLength(input.Length);
         Span<float> reconstruction = Scratch(2 * _maxWidth + InputSize).Slice(2 * _maxWidth, InputSize);
@@ -116,7 +116,7 @@ internal sealed class InferenceKernel
     /// </summary>
     /// <param name="rows">Rows × <see cref="InputSize"/> values.</param>
     /// <param name="errors">Receives one error per row.</param>
-    public void ReconstructionErrors(ReadOnlySpan<float> rows, Span<double> errors)
+    public void ReconstructionLosses(ReadOnlySpan<float> rows, Span<double> errors)
     {
         if (rows.Length != errors.Length * InputSize)
         {

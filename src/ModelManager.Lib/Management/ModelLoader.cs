@@ -24,9 +24,9 @@ internal sealed class ModelLoader(IModelStore store, ICheckpointStore checkpoint
             // Shared by every caller waiting for this model, so no single caller's token applies.
             ModelRecord record = await store.GetModelAsync(id, CancellationToken.None).ConfigureAwait(false) ?? throw new ModelNotFoundException(id);
             TrainingSummary training = ModelParameters.Parse(id, record.ParametersJson);
-            long maxBytes = SafetensorsCheckpoint.MaxFileBytes(training.Shape()); // never read more than the record's architecture allows
+            long maxBytes = SafetensorsCheckpoint.MaxFileBytes(training.Architecture); // never read more than the record's architecture allows
             byte[] bytes = await checkpoints.ReadAsync(id, record.CheckpointPath, maxBytes, CancellationToken.None).ConfigureAwait(false);
-            ModelWeights weights = CheckpointCodec.Decode(id, bytes, record.CheckpointSha256, training.Shape());
+            ModelWeights weights = CheckpointCodec.Decode(id, bytes, record.CheckpointSha256, training.Architecture);
             if (weights.Architecture.InputSize != record.EmbeddingDimension)
             {
                 throw new ModelLoadingException(id, ModelLoadFailure.ArchitectureMismatch, $"the checkpoint takes {weights.Architecture.InputSize} values but the record says {record.EmbeddingDimension}.");

@@ -33,8 +33,4 @@ internal static class ModelParameters
             throw new ModelLoadingException(modelId, ModelLoadFailure.MalformedHeader, $"the record's parameters JSON is unreadable: {ex.Message}", ex);
         }
     }
-
-    /// <summary>The architecture as a shape.</summary>
-    public static ModelArchitecture Shape(this TrainingSummary summary) =>
-        new(summary.Architecture.InputSize, summary.Architecture.HiddenSizes, summary.Architecture.Dropout);
 }

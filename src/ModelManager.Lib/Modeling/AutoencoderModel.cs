@@ -23,19 +23,19 @@ public sealed class AutoencoderModel : Module<Tensor, Tensor>
     /// <param name="hiddenSizes">Encoder widths; the last is the bottleneck.</param>
     /// <param name="dropout">Dropout probability after each hidden ReLU.</param>
     public AutoencoderModel(int inputSize, IReadOnlyList<int> hiddenSizes, double dropout = 0.1)
-        : this(new ModelArchitecture(inputSize, [.. hiddenSizes ?? throw new ArgumentNullException(nameof(hiddenSizes))], dropout))
+        : this(new ArchitectureInfo(inputSize, [.. hiddenSizes ?? throw new ArgumentNullException(nameof(hiddenSizes))], dropout))
     {
     }
 
     /// <summary>Builds a freshly initialised model of the given shape.</summary>
     /// <param name="architecture">The shape.</param>
-    public AutoencoderModel(ModelArchitecture architecture)
+    public AutoencoderModel(ArchitectureInfo architecture)
         : base(nameof(AutoencoderModel))
     {
         ArgumentNullException.ThrowIfNull(architecture);
         architecture.Validate();
         TorchRuntime.EnsureAvailable();
-        Shape = architecture;
+        Architecture = architecture;
 
         var encoder = new List<(string, Module<Tensor, Tensor>)>();
         var decoder = new List<(string, Module<Tensor, Tensor>)>();
@@ -80,27 +80,8 @@ public sealed class AutoencoderModel : Module<Tensor, Tensor>
         }
     }
 
-    /// <summary>The shape of this model.</summary>
-    public ModelArchitecture Shape { get; }
-
-    /// <summary>Input size, hidden sizes and parameter counts, read from the live module.</summary>
-    public ArchitectureInfo Architecture
-    {
-        get
-        {
-            long total = 0, trainable = 0;
-            foreach (Parameter p in parameters())
-            {
-                total += p.numel();
-                if (p.requires_grad)
-                {
-                    trainable += p.numel();
-                }
-            }
-
-            return new ArchitectureInfo(Shape.InputSize, Shape.HiddenSizes, Shape.Dropout, total, trainable);
-        }
-    }
+    /// <summary>Input size, hidden sizes, dropout and parameter counts (the original's <c>get_architecture_info</c>).</summary>
+    public ArchitectureInfo Architecture { get; }
 
     /// <summary>Reconstructs the input: <c>decode(encode(x))</c>.</summary>
     /// <param name="input">[batch, InputSize].</param>
@@ -139,13 +120,13 @@ public sealed class AutoencoderModel : Module<Tensor, Tensor>
     {
         Dictionary<string, Parameter> named = NamedParameters();
         using var scope = torch.NewDisposeScope();
-        var layers = new List<LayerWeights>(Shape.Layers.Count);
-        foreach (LinearLayerShape layer in Shape.Layers)
+        var layers = new List<LayerWeights>(Architecture.Layers.Count);
+        foreach (LinearLayerShape layer in Architecture.Layers)
         {
             layers.Add(new LayerWeights(ToArray(named[layer.WeightName]), ToArray(named[layer.BiasName])));
         }
 
-        return new ModelWeights(Shape, layers);
+        return new ModelWeights(Architecture, layers);
     }
 
     /// <summary>Overwrites the parameters with the given weights.</summary>
@@ -153,17 +134,17 @@ public sealed class AutoencoderModel : Module<Tensor, Tensor>
     public void LoadWeights(ModelWeights weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        if (!weights.Architecture.Equals(Shape))
+        if (!weights.Architecture.Equals(Architecture))
         {
-            throw new ArgumentException($"Weights for {weights.Architecture} do not fit a model of {Shape}.", nameof(weights));
+            throw new ArgumentException($"Weights for {weights.Architecture} do not fit a model of {Architecture}.", nameof(weights));
         }
 
         Dictionary<string, Parameter> named = NamedParameters();
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        for (int i = 0; i < Shape.Layers.Count; i++)
+        for (int i = 0; i < Architecture.Layers.Count; i++)
         {
-            LinearLayerShape layer = Shape.Layers[i];
+            LinearLayerShape layer = Architecture.Layers[i];
             named[layer.WeightName].copy_(torch.tensor(weights.Layers[i].Weight, [layer.OutputSize, layer.InputSize]));
             named[layer.BiasName].copy_(torch.tensor(weights.Layers[i].Bias, [layer.OutputSize]));
         }
@@ -186,22 +167,4 @@ public sealed class AutoencoderModel : Module<Tensor, Tensor>
 
     // Called inside a dispose scope, which frees the detached and contiguous views.
     private static float[] ToArray(Tensor t) => t.detach().cpu().contiguous().data<float>().ToArray();
-}
-
-/// <summary>What a built model looks like.</summary>
-/// <param name="InputSize">Embedding length.</param>
-/// <param name="HiddenSizes">Encoder widths.</param>
-/// <param name="Dropout">Dropout probability.</param>
-/// <param name="TotalParameters">All parameters.</param>
-/// <param name="TrainableParameters">Parameters that require gradients.</param>
-public sealed record ArchitectureInfo(int InputSize, ImmutableArray<int> HiddenSizes, double Dropout, long TotalParameters, long TrainableParameters)
-{
-    /// <inheritdoc />
-    public bool Equals(ArchitectureInfo? other) =>
-        other is not null && InputSize == other.InputSize && Dropout.Equals(other.Dropout)
-        && TotalParameters == other.TotalParameters && TrainableParameters == other.TrainableParameters
-        && HiddenSizes.AsSpan().SequenceEqual(other.HiddenSizes.AsSpan());
-
-    /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(InputSize, HiddenSizes.Length, Dropout, TotalParameters);
 }

@@ -2,14 +2,14 @@ namespace AgeGroupAnomaly.Modeling;
 
 /// <summary>
 /// The weights of an autoencoder as plain managed arrays, in the layer order of its
-/// <see cref="ModelArchitecture"/>. Needs no TorchSharp: checkpoints and the scoring kernel use it.
+/// <see cref="ArchitectureInfo"/>. Needs no TorchSharp: checkpoints and the scoring kernel use it.
 /// </summary>
 public sealed class ModelWeights
 {
     /// <summary>Creates weights after checking every array against the architecture.</summary>
     /// <param name="architecture">The shape the arrays belong to.</param>
-    /// <param name="layers">One entry per linear layer, in <see cref="ModelArchitecture.Layers"/> order.</param>
-    public ModelWeights(ModelArchitecture architecture, IReadOnlyList<LayerWeights> layers)
+    /// <param name="layers">One entry per linear layer, in <see cref="ArchitectureInfo.Layers"/> order.</param>
+    public ModelWeights(ArchitectureInfo architecture, IReadOnlyList<LayerWeights> layers)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(layers);
@@ -36,7 +36,7 @@ public sealed class ModelWeights
     }
 
     /// <summary>The shape these weights belong to.</summary>
-    public ModelArchitecture Architecture { get; }
+    public ArchitectureInfo Architecture { get; }
 
     /// <summary>Weights and biases per linear layer, in forward order.</summary>
     public IReadOnlyList<LayerWeights> Layers { get; }

@@ -9,7 +9,7 @@ namespace AgeGroupAnomaly.Modeling;
 /// </summary>
 internal static class WeightInitializer
 {
-    public static ModelWeights Initialize(ModelArchitecture architecture, int seed)
+    public static ModelWeights Initialize(ArchitectureInfo architecture, int seed)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         var random = new Xoshiro256StarStar(seed, threadSafe: false);

@@ -6,12 +6,12 @@ using AgeGroupAnomaly.Training;
 namespace AgeGroupAnomaly.Scoring;
 
 /// <summary>A model ready to score: its record, calibration statistics, weights and managed kernel.</summary>
-internal sealed class LoadedModel(ModelRecord record, ErrorStatistics calibration, ModelWeights weights, SecondCore? secondCore = null)
+internal sealed class LoadedModel(ModelRecord record, LossStatistics calibration, ModelWeights weights, SecondCore? secondCore = null)
 {
     public ModelRecord Record { get; } = record;
 
     /// <summary>The errors the threshold and percentile ranks come from.</summary>
-    public ErrorStatistics Calibration { get; } = calibration;
+    public LossStatistics Calibration { get; } = calibration;
 
     public ModelWeights Weights { get; } = weights;
 

@@ -19,11 +19,11 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments)
         Check(model, embedding);
         if (_segments.Length == 0)
         {
-            return Result(model, model.Kernel.ReconstructionError(embedding), []);
+            return Result(model, model.Kernel.ReconstructionLoss(embedding), []);
         }
 
         Span<double> perSegment = stackalloc double[_segments.Length];
-        double loss = model.Kernel.ReconstructionError(embedding, _segments, perSegment);
+        double loss = model.Kernel.ReconstructionLoss(embedding, _segments, perSegment);
         var builder = ImmutableArray.CreateBuilder<SegmentLoss>(_segments.Length);
         for (int s = 0; s < _segments.Length; s++)
         {
@@ -36,7 +36,7 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments)
     public double Loss(LoadedModel model, ReadOnlySpan<float> embedding)
     {
         Check(model, embedding);
-        return Finite(model, model.Kernel.ReconstructionError(embedding));
+        return Finite(model, model.Kernel.ReconstructionLoss(embedding));
     }
 
     /// <summary>Errors of the given rows (equal to scoring each alone), after checking every row.</summary>
@@ -46,7 +46,7 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments)
         float[] block = GC.AllocateUninitializedArray<float>(rows.Count * dimension); // every value is overwritten below
         CheckAndCopyRows(model, embeddings, rows, block);
         var errors = new double[rows.Count];
-        model.Kernel.ReconstructionErrors(block, errors);
+        model.Kernel.ReconstructionLosses(block, errors);
         foreach (double error in errors)
         {
             Finite(model, error);

@@ -161,7 +161,7 @@ public sealed class AutoencoderTrainer
         int[] trainRows = order[..trainCount];
         int[] validationRows = order[trainCount..];
 
-        var architecture = new ModelArchitecture(data.Dimension, _config.HiddenSizes, _config.Dropout);
+        var architecture = new ArchitectureInfo(data.Dimension, _config.HiddenSizes, _config.Dropout);
         TrainingLog.TrainingStarted(_logger, data.Rows, data.Dimension, trainCount, validationCount, architecture, deviceName);
 
         // Managed seeded initialisation (torch.nn.Linear's distribution) on every path, so both engines start from the same weights.
@@ -252,9 +252,9 @@ public sealed class AutoencoderTrainer
             // Calibrate with the same managed kernel that scores later, so a training row scores
             // exactly its calibration error (no float32-vs-kernel rounding at the threshold).
             double[] errors = new double[data.Rows];
-            new InferenceKernel(best).ReconstructionErrors(data.Values, errors);
-            var metrics = ErrorStatistics.FromErrors(errors);
-            var validationMetrics = ErrorStatistics.FromErrors([.. validationRows.Select(i => errors[i])]);
+            new InferenceKernel(best).ReconstructionLosses(data.Values, errors);
+            var metrics = LossStatistics.FromLosses(errors);
+            var validationMetrics = LossStatistics.FromLosses([.. validationRows.Select(i => errors[i])]);
             double threshold = metrics.Percentile(_config.ThresholdPercentile);
             if (!double.IsFinite(threshold))
             {
@@ -267,7 +267,7 @@ public sealed class AutoencoderTrainer
                 BestEpoch = bestEpoch,
                 StopReason = reason,
                 ThresholdPolicy = ThresholdPolicy.ForPercentile(_config.ThresholdPercentile),
-                Architecture = architecture.Info,
+                Architecture = architecture,
                 Config = _config,
                 TrainCount = trainCount,
                 ValidationCount = validationCount,

@@ -19,7 +19,7 @@ namespace AgeGroupAnomaly.Training;
 /// </remarks>
 internal sealed class CpuTrainingEngine : ITrainingEngine
 {
-    private readonly ModelArchitecture _architecture;
+    private readonly ArchitectureInfo _architecture;
     private readonly float[] _data;
     private readonly int _dimension;
     private readonly int _threads;

@@ -5,7 +5,7 @@ namespace AgeGroupAnomaly.Training;
 internal static partial class TrainingLog
 {
     [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Training {Rows} x {Dimension} embeddings ({TrainRows} train, {ValidationRows} validation), architecture {Architecture}, device {Device}")]
-    public static partial void TrainingStarted(ILogger logger, int rows, int dimension, int trainRows, int validationRows, Modeling.ModelArchitecture architecture, string device);
+    public static partial void TrainingStarted(ILogger logger, int rows, int dimension, int trainRows, int validationRows, Modeling.ArchitectureInfo architecture, string device);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "Epoch {Epoch}/{MaxEpochs}: train {TrainLoss:G6}, validation {ValidationLoss:G6}, learning rate {LearningRate:G4}")]
     public static partial void EpochCompleted(ILogger logger, int epoch, int maxEpochs, double trainLoss, double validationLoss, double learningRate);

@@ -67,10 +67,10 @@ public record TrainingSummary
     /// mode. The threshold is taken from these, as the original service did; note that training
     /// rows are part of the calibration set, which makes the threshold slightly optimistic.
     /// </summary>
-    public required ErrorStatistics Metrics { get; init; }
+    public required LossStatistics Metrics { get; init; }
 
     /// <summary>The same statistics over the held-out validation rows only, for comparison.</summary>
-    public required ErrorStatistics ValidationMetrics { get; init; }
+    public required LossStatistics ValidationMetrics { get; init; }
 
     /// <summary>How the threshold was chosen.</summary>
     public required ThresholdPolicy ThresholdPolicy { get; init; }

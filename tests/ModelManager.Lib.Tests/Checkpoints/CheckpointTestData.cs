@@ -8,10 +8,10 @@ namespace AgeGroupAnomaly.Tests.Checkpoints;
 
 internal static class CheckpointTestData
 {
-    public static readonly ModelArchitecture Architecture = new(6, [4, 2], 0.1);
+    public static readonly ArchitectureInfo Architecture = new(6, [4, 2], 0.1);
 
     /// <summary>Seeded weights with awkward values (negative zero, subnormals, extremes) to prove bit-exactness.</summary>
-    public static ModelWeights Weights(int seed = 1, ModelArchitecture? architecture = null)
+    public static ModelWeights Weights(int seed = 1, ArchitectureInfo? architecture = null)
     {
         architecture ??= Architecture;
         var rng = new Random(seed);
@@ -42,7 +42,7 @@ internal static class CheckpointTestData
     /// <param name="tensors">The tensors, in file order.</param>
     /// <param name="editEntry">Rewrites one tensor's header text (<c>"name":{…}</c>) to corrupt it.</param>
     public static byte[] HandWrittenFile(
-        ModelArchitecture architecture,
+        ArchitectureInfo architecture,
         IEnumerable<(string Name, int[] Shape, float[] Values)> tensors,
         Func<string, string, string>? editEntry = null)
     {

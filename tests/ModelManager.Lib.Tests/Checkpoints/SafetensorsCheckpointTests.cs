@@ -11,7 +11,7 @@ namespace AgeGroupAnomaly.Tests.Checkpoints;
 [TestFixture]
 public sealed class SafetensorsCheckpointTests
 {
-    private static ModelWeights Read(byte[] bytes, ModelArchitecture? expected = null) =>
+    private static ModelWeights Read(byte[] bytes, ArchitectureInfo? expected = null) =>
         SafetensorsCheckpoint.Read(new MemoryStream(bytes), Guid.Empty, expected);
 
     [Test]
@@ -165,14 +165,14 @@ public sealed class SafetensorsCheckpointTests
     {
         byte[] bytes = SafetensorsCheckpoint.Serialize(CheckpointTestData.Weights());
 
-        FluentActions.Invoking(() => Read(bytes, new ModelArchitecture(6, [4, 3], 0.1)))
+        FluentActions.Invoking(() => Read(bytes, new ArchitectureInfo(6, [4, 3], 0.1)))
             .Should().Throw<ModelLoadingException>().Which.Reason.Should().Be(ModelLoadFailure.ArchitectureMismatch);
     }
 
-    private static readonly ModelArchitecture DefaultLike = new(16, [8, 4], 0.1);
+    private static readonly ArchitectureInfo DefaultLike = new(16, [8, 4], 0.1);
 
     // Encoder and decoder layers have the same shapes, so reading them swapped still fits the architecture.
-    private static readonly ModelArchitecture Symmetric = new(8, [8], 0.1);
+    private static readonly ArchitectureInfo Symmetric = new(8, [8], 0.1);
 
     [Test]
     public void Read_WhenTensorsAreSortedByName_ReturnsTheSameWeights()

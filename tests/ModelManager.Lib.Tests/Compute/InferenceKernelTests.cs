@@ -14,7 +14,7 @@ public sealed class InferenceKernelTests
     [TestCase(16, new[] { 8, 4 })]
     [TestCase(37, new[] { 20, 9, 5 })]
     [TestCase(832, new[] { 256, 128, 64 })]
-    public void ReconstructionError_MatchesTheTorchSharpModelInEvalMode(int input, int[] hidden)
+    public void ReconstructionLoss_MatchesTheTorchSharpModelInEvalMode(int input, int[] hidden)
     {
         torch.manual_seed(11);
         using var model = new AutoencoderModel(input, hidden);
@@ -37,12 +37,12 @@ public sealed class InferenceKernelTests
             }
 
             expected /= input;
-            kernel.ReconstructionError(rows[r]).Should().BeApproximately(expected, Math.Abs(expected) * 1e-5);
+            kernel.ReconstructionLoss(rows[r]).Should().BeApproximately(expected, Math.Abs(expected) * 1e-5);
         }
     }
 
     [Test]
-    public void ReconstructionErrors_ForABatch_EqualScoringEachRowAloneBitForBit()
+    public void ReconstructionLosses_ForABatch_EqualScoringEachRowAloneBitForBit()
     {
         torch.manual_seed(12);
         using var model = new AutoencoderModel(37, [20, 9, 5]);
@@ -50,13 +50,13 @@ public sealed class InferenceKernelTests
         float[][] rows = TestData.Embeddings(151, 37, seed: 3); // three parallel chunks; blocks of four plus a rest of three
 
         var batch = new double[rows.Length];
-        kernel.ReconstructionErrors(rows.SelectMany(r => r).ToArray(), batch);
+        kernel.ReconstructionLosses(rows.SelectMany(r => r).ToArray(), batch);
 
-        batch.Should().Equal(rows.Select(r => kernel.ReconstructionError(r)));
+        batch.Should().Equal(rows.Select(r => kernel.ReconstructionLoss(r)));
     }
 
     [Test]
-    public void ReconstructionError_WithSegments_ReportsEachSegmentsMeanSquaredError()
+    public void ReconstructionLoss_WithSegments_ReportsEachSegmentsMeanSquaredError()
     {
         torch.manual_seed(13);
         using var model = new AutoencoderModel(10, [6, 3]);
@@ -67,7 +67,7 @@ public sealed class InferenceKernelTests
         EmbeddingSegment[] segments = [new("head", 0, 4), new("tail", 4, 6)];
         var perSegment = new double[2];
 
-        double total = kernel.ReconstructionError(row, segments, perSegment);
+        double total = kernel.ReconstructionLoss(row, segments, perSegment);
 
         double Mse(int start, int length) => Enumerable.Range(start, length).Average(i => Math.Pow((double)row[i] - output[i], 2));
         perSegment[0].Should().BeApproximately(Mse(0, 4), 1e-12);
@@ -76,24 +76,24 @@ public sealed class InferenceKernelTests
     }
 
     [Test]
-    public void ReconstructionError_WrongLength_ThrowsInvalidEmbedding()
+    public void ReconstructionLoss_WrongLength_ThrowsInvalidEmbedding()
     {
         var kernel = new InferenceKernel(Checkpoints.CheckpointTestData.Weights());
 
-        FluentActions.Invoking(() => kernel.ReconstructionError(new float[5])).Should().Throw<InvalidEmbeddingException>().WithMessage("*5 values*takes 6*");
+        FluentActions.Invoking(() => kernel.ReconstructionLoss(new float[5])).Should().Throw<InvalidEmbeddingException>().WithMessage("*5 values*takes 6*");
     }
 
     [Test]
-    public void ReconstructionError_AfterWarmUp_AllocatesNothing()
+    public void ReconstructionLoss_AfterWarmUp_AllocatesNothing()
     {
         var kernel = new InferenceKernel(Checkpoints.CheckpointTestData.Weights());
         float[] row = [0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f];
-        kernel.ReconstructionError(row);
+        kernel.ReconstructionLoss(row);
 
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 1000; i++)
         {
-            kernel.ReconstructionError(row);
+            kernel.ReconstructionLoss(row);
         }
 
         (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0);

@@ -32,13 +32,13 @@ public sealed class PercentilesTests
     [Test]
     public void ErrorStatistics_FromErrors_UsesSampleStdAndTheIndexRule()
     {
-        ErrorStatistics s = ErrorStatistics.FromErrors([4, 1, 3, 2]);
+        LossStatistics s = LossStatistics.FromLosses([4, 1, 3, 2]);
 
         s.Mean.Should().Be(2.5);
         s.Std.Should().BeApproximately(Math.Sqrt(5.0 / 3), 1e-12);
         s.Min.Should().Be(1);
         s.Max.Should().Be(4);
         s.Percentile95.Should().Be(4);
-        s.SortedErrors.Should().Equal(1, 2, 3, 4);
+        s.SortedLosses.Should().Equal(1, 2, 3, 4);
     }
 }

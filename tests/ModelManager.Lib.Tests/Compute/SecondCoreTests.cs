@@ -11,7 +11,7 @@ namespace AgeGroupAnomaly.Tests.Compute;
 [NonParallelizable]
 public sealed class SecondCoreTests
 {
-    private static readonly ModelWeights Weights = RandomWeights(new ModelArchitecture(200, [60, 13], 0.1), seed: 3);
+    private static readonly ModelWeights Weights = RandomWeights(new ArchitectureInfo(200, [60, 13], 0.1), seed: 3);
 
     // No assertion here depends on timing or on which thread ran: whether TryForward finds the
     // helper awake is the scheduler's business, so the tests force the two-core path with Forward
@@ -37,13 +37,13 @@ public sealed class SecondCoreTests
     }
 
     [Test]
-    public void ReconstructionError_WithAHelper_EqualsOneCoreScores_WhicheverPathEachCallTook()
+    public void ReconstructionLoss_WithAHelper_EqualsOneCoreScores_WhicheverPathEachCallTook()
     {
         using var helper = new SecondCore();
         var oneCore = new InferenceKernel(Weights);
         var twoCores = new InferenceKernel(Weights) { SecondCore = helper };
         float[][] rows = TestData.Embeddings(64, 200, seed: 9);
-        double[] expected = [.. rows.Select(r => oneCore.ReconstructionError(r))];
+        double[] expected = [.. rows.Select(r => oneCore.ReconstructionLoss(r))];
 
         var mismatches = 0;
         Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, worker =>
@@ -51,7 +51,7 @@ public sealed class SecondCoreTests
             for (int i = 0; i < 500; i++)
             {
                 int row = (i + (worker * 17)) % rows.Length;
-                if (twoCores.ReconstructionError(rows[row]) != expected[row])
+                if (twoCores.ReconstructionLoss(rows[row]) != expected[row])
                 {
                     Interlocked.Increment(ref mismatches);
                 }
@@ -73,10 +73,10 @@ public sealed class SecondCoreTests
 
         helper.HasEnded.Should().BeTrue("Dispose joins the thread");
         helper.Forward(twoCores, row, new float[200]).Should().BeFalse("a disposed helper takes no job");
-        twoCores.ReconstructionError(row).Should().Be(oneCore.ReconstructionError(row));
+        twoCores.ReconstructionLoss(row).Should().Be(oneCore.ReconstructionLoss(row));
     }
 
-    private static ModelWeights RandomWeights(ModelArchitecture architecture, int seed)
+    private static ModelWeights RandomWeights(ArchitectureInfo architecture, int seed)
     {
         var rng = new Random(seed);
         return new ModelWeights(architecture, [.. architecture.Layers.Select(l => new LayerWeights(

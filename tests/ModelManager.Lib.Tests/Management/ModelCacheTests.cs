@@ -17,7 +17,7 @@ public sealed class ModelCacheTests
             Id = id, AgeMin = 1, AgeMax = 2, EmbeddingDimension = 6, ParametersJson = "{}", SampleCount = 1, Threshold = 1,
             CreatedUtc = DateTime.UtcNow, IsActive = true, CheckpointPath = "x", CheckpointSha256 = "y",
         };
-        return new LoadedModel(record, AgeGroupAnomaly.Training.ErrorStatistics.FromErrors([1.0]), CheckpointTestData.Weights());
+        return new LoadedModel(record, AgeGroupAnomaly.Training.LossStatistics.FromLosses([1.0]), CheckpointTestData.Weights());
     }
 
     [Test]

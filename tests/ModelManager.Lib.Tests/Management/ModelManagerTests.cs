@@ -617,7 +617,7 @@ public abstract class ModelManagerTests
         float[][] probes = TestData.Embeddings(8, Dimension, seed: 21);
         var expected = new Dictionary<Guid, double[]>
         {
-            [v1.ModelId] = [.. probes.Select(p => new InferenceKernel(v1.Training.Weights).ReconstructionError(p))],
+            [v1.ModelId] = [.. probes.Select(p => new InferenceKernel(v1.Training.Weights).ReconstructionLoss(p))],
         };
         using var stop = new CancellationTokenSource();
         long scored = 0;
@@ -644,7 +644,7 @@ public abstract class ModelManagerTests
         AgeGroupTrainingResult v2 = await Manager.TrainAgeGroupModelAsync(3, 5, Fast with { Seed = 5, CpuThreads = 1 });
         lock (mismatches)
         {
-            expected[v2.ModelId] = [.. probes.Select(p => new InferenceKernel(v2.Training.Weights).ReconstructionError(p))];
+            expected[v2.ModelId] = [.. probes.Select(p => new InferenceKernel(v2.Training.Weights).ReconstructionLoss(p))];
         }
 
         for (int round = 0; round < 10; round++)

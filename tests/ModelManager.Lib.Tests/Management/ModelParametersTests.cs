@@ -25,7 +25,7 @@ public sealed class ModelParametersTests
 
         summary.Architecture.InputSize.Should().Be(16);
         summary.Config.HiddenSizes.Should().Equal(8, 4);
-        summary.Metrics.SortedErrors.Should().Equal(1, 2);
+        summary.Metrics.SortedLosses.Should().Equal(1, 2);
         summary.StopReason.Should().Be(StopReason.MaxEpochs);
         summary.FinalValidationLoss.Should().Be(2.5);
         summary.TrainCount.Should().Be(0, "not recorded then");

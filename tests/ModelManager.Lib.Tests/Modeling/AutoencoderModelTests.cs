@@ -20,7 +20,8 @@ public sealed class AutoencoderModelTests
         info.HiddenSizes.Should().Equal(256, 128, 64, 32);
         info.TotalParameters.Should().Be(513_760);
         info.TrainableParameters.Should().Be(513_760);
-        model.Shape.ParameterCount.Should().Be(513_760);
+        model.parameters().Sum(p => p.numel()).Should().Be(info.TotalParameters, "the live module holds exactly the counted parameters");
+        model.parameters().Where(p => p.requires_grad).Sum(p => p.numel()).Should().Be(info.TrainableParameters);
     }
 
     [Test]
@@ -33,7 +34,7 @@ public sealed class AutoencoderModelTests
         names.Should().Equal(
             "encoder.0.weight", "encoder.0.bias", "encoder.3.weight", "encoder.3.bias", "encoder.6.weight", "encoder.6.bias",
             "decoder.0.weight", "decoder.0.bias", "decoder.3.weight", "decoder.3.bias", "decoder.6.weight", "decoder.6.bias");
-        model.Shape.Layers.Select(l => l.WeightName).Should().Equal(names.Where(n => n.EndsWith(".weight", StringComparison.Ordinal)));
+        model.Architecture.Layers.Select(l => l.WeightName).Should().Equal(names.Where(n => n.EndsWith(".weight", StringComparison.Ordinal)));
     }
 
     [Test]

@@ -6,7 +6,7 @@ namespace AgeGroupAnomaly.Tests.Modeling;
 
 public sealed class WeightInitializerTests
 {
-    private static readonly ModelArchitecture Shape = new(64, [32, 8], 0.1);
+    private static readonly ArchitectureInfo Shape = new(64, [32, 8], 0.1);
 
     [Test]
     public void Initialize_DrawsEveryValueWithinPlusMinusOneOverSqrtFanIn_AndFillsThatRange()

@@ -234,7 +234,7 @@ public sealed class CorruptCheckpointTests
     [TestCase(100L * 1024 * 1024 * 1024)]
     public async Task SparseFileLargerThanItsArchitectureAllows_IsRefusedAsTooLargeWithoutReadingIt(long extra)
     {
-        long bound = 8 + SafetensorsCheckpoint.MaxHeaderBytes + (4 * new AgeGroupAnomaly.Modeling.ModelArchitecture(ReliabilityFixture.Dimension, [8, 4], 0.1).ParameterCount);
+        long bound = 8 + SafetensorsCheckpoint.MaxHeaderBytes + (4 * new AgeGroupAnomaly.Modeling.ArchitectureInfo(ReliabilityFixture.Dimension, [8, 4], 0.1).TotalParameters);
         using (var stream = new FileStream(_path, FileMode.Open, FileAccess.Write))
         {
             stream.SetLength(bound + extra); // sparse: the file system stores no data blocks for it

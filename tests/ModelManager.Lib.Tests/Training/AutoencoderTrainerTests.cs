@@ -31,12 +31,12 @@ public sealed class AutoencoderTrainerTests
         r.History.Should().OnlyContain(h => double.IsFinite(h.TrainLoss) && double.IsFinite(h.ValidationLoss));
         r.BestValidationLoss.Should().Be(r.History.Min(h => h.ValidationLoss));
         r.Metrics.Count.Should().Be(120);
-        r.Metrics.SortedErrors.Should().BeInAscendingOrder();
-        r.Metrics.Percentile95.Should().Be(r.Metrics.SortedErrors[114]); // floor(0.95 * 120)
-        r.Metrics.Percentile99.Should().Be(r.Metrics.SortedErrors[118]); // floor(0.99 * 120)
+        r.Metrics.SortedLosses.Should().BeInAscendingOrder();
+        r.Metrics.Percentile95.Should().Be(r.Metrics.SortedLosses[114]); // floor(0.95 * 120)
+        r.Metrics.Percentile99.Should().Be(r.Metrics.SortedLosses[118]); // floor(0.99 * 120)
         r.Threshold.Should().Be(r.Metrics.Percentile95);
         r.ValidationMetrics.Count.Should().Be(24);
-        r.Architecture.TotalParameters.Should().Be(new ModelArchitecture(16, [12, 6], 0.1).ParameterCount);
+        r.Architecture.TotalParameters.Should().Be(new ArchitectureInfo(16, [12, 6], 0.1).TotalParameters);
     }
 
     [Test]
@@ -72,7 +72,7 @@ public sealed class AutoencoderTrainerTests
         using TrainedAutoencoder second = new AutoencoderTrainer(config).Train(data);
 
         second.Result.Weights.BitwiseEquals(first.Result.Weights).Should().BeTrue();
-        second.Result.Metrics.SortedErrors.Should().Equal(first.Result.Metrics.SortedErrors);
+        second.Result.Metrics.SortedLosses.Should().Equal(first.Result.Metrics.SortedLosses);
         second.Result.History.Select(h => (h.TrainLoss, h.ValidationLoss)).Should().Equal(first.Result.History.Select(h => (h.TrainLoss, h.ValidationLoss)));
     }
 
@@ -224,7 +224,7 @@ public sealed class AutoencoderTrainerTests
     public void MeanBatchLoss_BatchSizeIntMax_CoversEveryRowOnce()
     {
         float[][] data = TestData.Embeddings(40, 16);
-        ModelWeights weights = WeightInitializer.Initialize(new ModelArchitecture(16, [8, 4], 0), seed: 1);
+        ModelWeights weights = WeightInitializer.Initialize(new ArchitectureInfo(16, [8, 4], 0), seed: 1);
         using var engine = new CpuTrainingEngine(weights, [.. data.SelectMany(r => r)], 40, 0, dropoutSeed: 0, threads: 1);
         int[] rows = [.. Enumerable.Range(0, 40)];
 

@@ -20,7 +20,7 @@ public sealed class CpuTrainingEngineTests
     public void TrainBatch_MatchesTorchSharpOverManySteps(double maxNorm, double dropout)
     {
         float[] data = [.. TestData.Embeddings(64, 24, seed: 5).SelectMany(r => r)];
-        var shape = new ModelArchitecture(24, [12, 6], dropout);
+        var shape = new ArchitectureInfo(24, [12, 6], dropout);
         torch.manual_seed(3);
         using var model = new AutoencoderModel(shape);
         ModelWeights initial = model.ToWeights();
@@ -53,7 +53,7 @@ public sealed class CpuTrainingEngineTests
         // Wide enough that the products are split across threads.
         float[] data = [.. TestData.Embeddings(64, 520, seed: 2).SelectMany(r => r)];
         torch.manual_seed(4);
-        using var model = new AutoencoderModel(new ModelArchitecture(520, [260, 40], 0.1));
+        using var model = new AutoencoderModel(new ArchitectureInfo(520, [260, 40], 0.1));
         ModelWeights initial = model.ToWeights();
         using var one = new CpuTrainingEngine(initial, data, 64, 0.001, dropoutSeed: 1, threads: 1);
         using var two = new CpuTrainingEngine(initial, data, 64, 0.001, dropoutSeed: 1, threads: 2);
@@ -71,7 +71,7 @@ public sealed class CpuTrainingEngineTests
     public void TrainBatch_WithLearningRateZero_LeavesTheWeightsAlone()
     {
         float[] data = [.. TestData.Embeddings(4, 8, seed: 1).SelectMany(r => r)];
-        using var model = new AutoencoderModel(new ModelArchitecture(8, [4], 0));
+        using var model = new AutoencoderModel(new ArchitectureInfo(8, [4], 0));
         ModelWeights initial = model.ToWeights();
         using var engine = new CpuTrainingEngine(initial, data, 4, 0.001, dropoutSeed: 1, threads: 1) { LearningRate = 0 };
 
@@ -84,7 +84,7 @@ public sealed class CpuTrainingEngineTests
     public void PlateauSchedule_MatchesTorchSharpsReduceLROnPlateau()
     {
         double[] losses = [1.0, 0.9, 0.9, 0.95, 0.91, 0.9, 0.9, 0.9, 0.9, 0.89999, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, double.NaN, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4];
-        using var model = new AutoencoderModel(new ModelArchitecture(4, [2], 0));
+        using var model = new AutoencoderModel(new ArchitectureInfo(4, [2], 0));
         using var adam = torch.optim.Adam(model.parameters(), 0.001);
         var torchSchedule = torch.optim.lr_scheduler.ReduceLROnPlateau(adam, mode: "min", factor: 0.5, patience: 5);
         var schedule = new PlateauSchedule(0.001, factor: 0.5, patience: 5);

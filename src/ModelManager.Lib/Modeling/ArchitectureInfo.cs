@@ -9,19 +9,19 @@ namespace AgeGroupAnomaly.Modeling;
 /// <param name="InputSize">Length of the embedding vectors.</param>
 /// <param name="HiddenSizes">Encoder layer widths; the last one is the bottleneck.</param>
 /// <param name="Dropout">Dropout probability after every hidden ReLU.</param>
-public sealed record ModelArchitecture(int InputSize, ImmutableArray<int> HiddenSizes, double Dropout)
+public sealed record ArchitectureInfo(int InputSize, ImmutableArray<int> HiddenSizes, double Dropout)
 {
     /// <summary>The linear layers in forward order, named as the original module's state-dict keys.</summary>
     public IReadOnlyList<LinearLayerShape> Layers => _layers ??= BuildLayers();
 
     /// <summary>Total number of parameters (weights and biases).</summary>
-    public long ParameterCount => Layers.Sum(l => ((long)l.InputSize * l.OutputSize) + l.OutputSize);
+    public long TotalParameters => Layers.Sum(l => ((long)l.InputSize * l.OutputSize) + l.OutputSize);
+
+    /// <summary>Parameters that training changes: all of them.</summary>
+    public long TrainableParameters => TotalParameters;
 
     /// <summary>Multiply-accumulate operations of one forward pass of one embedding.</summary>
     public long MultiplyAccumulatesPerSample => Layers.Sum(l => (long)l.InputSize * l.OutputSize);
-
-    /// <summary>The shape with its parameter counts (every parameter is trainable).</summary>
-    public ArchitectureInfo Info => new(InputSize, HiddenSizes, Dropout, ParameterCount, ParameterCount);
 
     private IReadOnlyList<LinearLayerShape>? _layers;
 
@@ -53,7 +53,7 @@ public sealed record ModelArchitecture(int InputSize, ImmutableArray<int> Hidden
     }
 
     /// <inheritdoc />
-    public bool Equals(ModelArchitecture? other) =>
+    public bool Equals(ArchitectureInfo? other) =>
         other is not null && InputSize == other.InputSize && Dropout.Equals(other.Dropout)
         && HiddenSizes.AsSpan().SequenceEqual(other.HiddenSizes.AsSpan());
 
