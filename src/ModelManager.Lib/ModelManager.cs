@@ -314,7 +314,7 @@ public sealed class ModelManager : IDisposable
     /// <returns>How many checkpoints were removed.</returns>
     public async Task<int> RemoveOrphanedCheckpointsAsync(TimeSpan? gracePeriod = null, CancellationToken cancellationToken = default)
     {
-        HashSet<string> referenced = [.. (await _store.ListModelsAsync(cancellationToken).ConfigureAwait(false)).Select(m => m.CheckpointPath)];
+        HashSet<string> referenced = [.. await _store.ListCheckpointLocationsAsync(cancellationToken).ConfigureAwait(false)]; // damaged records' files included
         int removed = await _checkpoints.RemoveOrphansAsync(referenced.Contains, gracePeriod ?? TimeSpan.FromMinutes(10), cancellationToken).ConfigureAwait(false);
         ManagerLog.OrphansRemoved(_logger, removed);
         return removed;

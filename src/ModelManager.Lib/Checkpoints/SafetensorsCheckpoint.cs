@@ -14,7 +14,7 @@ namespace AgeGroupAnomaly.Checkpoints;
 /// then the raw little-endian float32 data. PyTorch's and Hugging Face's safetensors loaders read
 /// these files directly; the tensor names are the original module's state-dict keys.
 /// </summary>
-public static class SafetensorsCheckpoint
+internal static class SafetensorsCheckpoint
 {
     /// <summary>The <c>format</c> metadata value of files this library writes.</summary>
     public const string FormatName = "modelmanager-autoencoder";

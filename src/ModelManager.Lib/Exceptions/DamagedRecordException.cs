@@ -6,18 +6,18 @@ namespace AgeGroupAnomaly;
 /// is skipped, with a logged warning, when models are listed, and this exception is thrown when that
 /// exact record is asked for.
 /// </summary>
-public sealed class DamagedRecordException : ModelManagerException
+public sealed class DamagedRecordException : ModelLoadingException
 {
     /// <summary>Creates an exception with a default message.</summary>
     public DamagedRecordException()
-        : base("A stored record cannot be read.")
+        : this("A stored record cannot be read.")
     {
     }
 
     /// <summary>Creates an exception with the given message.</summary>
     /// <param name="message">What went wrong.</param>
     public DamagedRecordException(string message)
-        : base(message)
+        : base(message, null, ModelLoadFailure.DamagedRecord)
     {
     }
 
@@ -25,7 +25,7 @@ public sealed class DamagedRecordException : ModelManagerException
     /// <param name="message">What went wrong.</param>
     /// <param name="innerException">The cause.</param>
     public DamagedRecordException(string message, Exception innerException)
-        : base(message, innerException)
+        : base(null, ModelLoadFailure.DamagedRecord, message, innerException)
     {
     }
 
@@ -33,7 +33,7 @@ public sealed class DamagedRecordException : ModelManagerException
     /// <param name="rowId">The row's id in the store (SQLite's <c>rowid</c>).</param>
     /// <param name="problem">What is wrong with it.</param>
     public DamagedRecordException(long rowId, string problem)
-        : base(FormattableString.Invariant($"The model record in row {rowId} is damaged: {problem}. Only this record is affected; repair or delete the row."))
+        : base(FormattableString.Invariant($"The model record in row {rowId} is damaged: {problem}. Only this record is affected; repair or delete the row."), null, ModelLoadFailure.DamagedRecord)
     {
         RowId = rowId;
         Problem = problem;

@@ -45,6 +45,9 @@ public enum ModelLoadFailure
 
     /// <summary>The file exists but the operating system refused to read it (permissions, I/O error).</summary>
     Unreadable,
+
+    /// <summary>The model's record in the store is damaged (for example an id that is not a GUID); only that model is affected.</summary>
+    DamagedRecord,
 }
 
 /// <summary>A model could not be loaded; <see cref="ModelId"/> and <see cref="Reason"/> say which and why.</summary>

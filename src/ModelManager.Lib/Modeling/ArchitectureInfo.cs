@@ -12,7 +12,7 @@ namespace AgeGroupAnomaly.Modeling;
 public sealed record ArchitectureInfo(int InputSize, ImmutableArray<int> HiddenSizes, double Dropout)
 {
     /// <summary>The linear layers in forward order, named as the original module's state-dict keys.</summary>
-    public IReadOnlyList<LinearLayerShape> Layers => _layers ??= BuildLayers();
+    internal IReadOnlyList<LinearLayerShape> Layers => _layers ??= BuildLayers();
 
     /// <summary>Total number of parameters (weights and biases).</summary>
     public long TotalParameters => Layers.Sum(l => ((long)l.InputSize * l.OutputSize) + l.OutputSize);
@@ -106,7 +106,7 @@ public sealed record ArchitectureInfo(int InputSize, ImmutableArray<int> HiddenS
 /// <param name="InputSize">Input features.</param>
 /// <param name="OutputSize">Output features.</param>
 /// <param name="ReluAfter">Whether ReLU (and dropout while training) follows the layer.</param>
-public sealed record LinearLayerShape(string Name, int InputSize, int OutputSize, bool ReluAfter)
+internal sealed record LinearLayerShape(string Name, int InputSize, int OutputSize, bool ReluAfter)
 {
     /// <summary>The state-dict key of the weight matrix (shape [OutputSize, InputSize]).</summary>
     public string WeightName => Name + ".weight";

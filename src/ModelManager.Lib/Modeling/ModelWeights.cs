@@ -42,7 +42,7 @@ public sealed class ModelWeights
     public IReadOnlyList<LayerWeights> Layers { get; }
 
     /// <summary>Named tensors in state-dict order: <c>encoder.0.weight</c>, <c>encoder.0.bias</c>, ….</summary>
-    public IEnumerable<(string Name, int[] Shape, float[] Values)> NamedTensors()
+    internal IEnumerable<(string Name, int[] Shape, float[] Values)> NamedTensors()
     {
         IReadOnlyList<LinearLayerShape> shapes = Architecture.Layers;
         for (int i = 0; i < shapes.Count; i++)

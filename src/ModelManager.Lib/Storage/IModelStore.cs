@@ -64,6 +64,16 @@ public interface IModelStore
     /// <returns>The records.</returns>
     Task<IReadOnlyList<ModelRecord>> ListModelsAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The checkpoint location of every model record, including records that are otherwise damaged
+    /// (so orphan cleanup never deletes a checkpoint a repairable record still names). The default
+    /// reads them from <see cref="ListModelsAsync"/>.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The recorded checkpoint locations.</returns>
+    async Task<IReadOnlyCollection<string>> ListCheckpointLocationsAsync(CancellationToken cancellationToken = default) =>
+        [.. (await ListModelsAsync(cancellationToken).ConfigureAwait(false)).Select(m => m.CheckpointPath)];
+
     /// <summary>Active models whose range contains <paramref name="age"/>, ordered by age_min, then creation.</summary>
     /// <param name="age">Age in years.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>

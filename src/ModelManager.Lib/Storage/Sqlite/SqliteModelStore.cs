@@ -208,6 +208,14 @@ public sealed class SqliteModelStore : IModelStore, IDisposable
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyCollection<string>> ListCheckpointLocationsAsync(CancellationToken cancellationToken = default)
+    {
+        using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return [.. await connection.QueryAsync<string>(new CommandDefinition(
+            "SELECT CAST(checkpoint_path AS TEXT) FROM models WHERE checkpoint_path IS NOT NULL", cancellationToken: cancellationToken)).ConfigureAwait(false)];
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<ModelRecord>> FindActiveModelsAsync(double age, CancellationToken cancellationToken = default)
     {
         StoreValidation.Age(age, nameof(age));
