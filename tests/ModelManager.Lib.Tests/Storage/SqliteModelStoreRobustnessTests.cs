@@ -107,6 +107,23 @@ public sealed class SqliteModelStoreRobustnessTests
         await FluentActions.Awaiting(() => manager.ScoreAsync(TestData.Embeddings(1, 8)[0], 4).AsTask()).Should().ThrowAsync<NoModelForAgeException>();
     }
 
+    [Test]
+    public async Task RemoveOrphanedCheckpoints_KeepsTheCheckpointOfADamagedRecord()
+    {
+        using var store = new SqliteModelStore(_path);
+        var checkpoints = new AgeGroupAnomaly.Checkpoints.InMemoryCheckpointStore();
+        using var manager = new ModelManager(store, new ModelManagerOptions(), checkpoints: checkpoints);
+        await store.AddSamplesAsync([.. TestData.Embeddings(30, 8).Select(e => new NewSample(4, e))]);
+        AgeGroupTrainingResult model = await manager.TrainAgeGroupModelAsync(3, 5, AgeGroupAnomaly.Training.TrainingConfig.Default with { HiddenSizes = [4, 2], Epochs = 2 });
+        Execute("UPDATE models SET id = 'broken' WHERE id = $id", model.ModelId);
+
+        int removed = await manager.RemoveOrphanedCheckpointsAsync(TimeSpan.Zero);
+
+        removed.Should().Be(0, "the damaged record still names its checkpoint: repairing the id must find it");
+        checkpoints.Count.Should().Be(1);
+        (await store.ListCheckpointLocationsAsync()).Should().Equal(model.Checkpoint.RelativePath);
+    }
+
     public static IEnumerable<TestCaseData> EveryCall()
     {
         ModelRecord model = ModelStoreContractTests.Model(3, 5);
