@@ -23,7 +23,6 @@ namespace AgeGroupAnomaly;
 public sealed class ModelManager : IDisposable
 {
     private readonly IModelStore _store;
-    private readonly ICheckpointStore _checkpoints;
     private readonly ModelManagerOptions _options;
     private readonly ILogger _logger;
     private readonly SecondCore? _secondCore;
@@ -31,6 +30,7 @@ public sealed class ModelManager : IDisposable
     private readonly ModelScorer _scorer;
     private readonly TrainingQueue _trainingQueue;
     private readonly TrainingCoordinator _training;
+    private readonly ModelCatalog _catalog;
 
     /// <summary>Creates a manager.</summary>
     /// <param name="store">Where samples and model records live.</param>
@@ -51,15 +51,16 @@ public sealed class ModelManager : IDisposable
         _store = store;
         _options = options;
         _logger = loggerFactory.CreateLogger<ModelManager>();
-        _checkpoints = checkpoints ?? new FileCheckpointStore(options.CheckpointDirectory!);
+        checkpoints ??= new FileCheckpointStore(options.CheckpointDirectory!);
         _secondCore = options.SplitSingleScoresAcrossCores && Environment.ProcessorCount > 1 ? new SecondCore() : null;
         _models = new ModelResolver(
             new ActiveModelRouter(store, options.ActiveModelsRefreshInterval, TimeProvider.System),
             new ModelCache(options.CacheCapacity),
-            new ModelLoader(store, _checkpoints, _secondCore, _logger).LoadAsync);
+            new ModelLoader(store, checkpoints, _secondCore, _logger).LoadAsync);
         _scorer = new ModelScorer(options.Segments);
         _trainingQueue = new TrainingQueue(options.MaxConcurrentTrainings);
-        _training = new TrainingCoordinator(store, _checkpoints, _trainingQueue, options.AllowOverlappingRanges, loggerFactory, _models.Invalidate);
+        _training = new TrainingCoordinator(store, checkpoints, _trainingQueue, options.AllowOverlappingRanges, loggerFactory, _models.Invalidate);
+        _catalog = new ModelCatalog(store, checkpoints, _models, _training, _logger);
     }
 
     /// <summary>Models currently held in the cache.</summary>
@@ -99,20 +100,8 @@ public sealed class ModelManager : IDisposable
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>One result per trained group.</returns>
     public async Task<IReadOnlyList<AgeGroupTrainingResult>> TrainAllAgeGroupsAsync(
-        AgeGroupPlanOptions? planOptions = null, TrainingConfig? config = null, IProgress<AgeGroupProgress>? progress = null, CancellationToken cancellationToken = default)
-    {
-        config ??= _options.DefaultTrainingConfig;
-        AgeGroupPlan[] groups = [.. (await PlanAgeGroupsAsync(planOptions, cancellationToken).ConfigureAwait(false)).Where(g => g.HasEnoughSamples)];
-        var results = new List<AgeGroupTrainingResult>(groups.Length);
-        foreach (AgeGroupPlan group in groups)
-        {
-            int index = results.Count;
-            IProgress<EpochRecord>? epochs = progress is null ? null : new RelayProgress<EpochRecord>(e => progress.Report(new AgeGroupProgress(index, groups.Length, group, e, config.Epochs)));
-            results.Add(await _training.TrainAsync(group.AgeMin, group.AgeMax, config, epochs, cancellationToken).ConfigureAwait(false));
-        }
-
-        return results;
-    }
+        AgeGroupPlanOptions? planOptions = null, TrainingConfig? config = null, IProgress<AgeGroupProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        await _training.TrainAllAsync(await PlanAgeGroupsAsync(planOptions, cancellationToken).ConfigureAwait(false), config ?? _options.DefaultTrainingConfig, progress, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Scores an embedding against the active model for an age.</summary>
     /// <remarks>
@@ -163,7 +152,7 @@ public sealed class ModelManager : IDisposable
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>One result per embedding, in input order.</returns>
     public Task<IReadOnlyList<ScoreResult>> ScoreBatchAsync(IReadOnlyList<float[]> embeddings, IReadOnlyList<double> ages, CancellationToken cancellationToken = default) =>
-        ScoreBatchAsync(Rows(embeddings), ages, cancellationToken);
+        ScoreBatchAsync(EmbeddingRows.From(embeddings), ages, cancellationToken);
 
     /// <summary>Scores many embeddings of children of one age.</summary>
     /// <param name="embeddings">The embeddings.</param>
@@ -171,7 +160,7 @@ public sealed class ModelManager : IDisposable
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>One result per embedding.</returns>
     public Task<IReadOnlyList<ScoreResult>> ScoreBatchAsync(IReadOnlyList<float[]> embeddings, double age, CancellationToken cancellationToken = default) =>
-        ScoreBatchAsync(Rows(embeddings), age, cancellationToken);
+        ScoreBatchAsync(EmbeddingRows.From(embeddings), age, cancellationToken);
 
     /// <summary>Scores many embeddings of children of one age.</summary>
     /// <param name="embeddings">The embeddings.</param>
@@ -191,7 +180,7 @@ public sealed class ModelManager : IDisposable
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>One result per row.</returns>
     public Task<IReadOnlyList<ScoreResult>> ScoreBatchAsync(ReadOnlyMemory<float> embeddings, int dimension, double age, CancellationToken cancellationToken = default) =>
-        ScoreBatchAsync(Rows(embeddings, dimension), age, cancellationToken);
+        ScoreBatchAsync(EmbeddingRows.From(embeddings, dimension), age, cancellationToken);
 
     /// <summary>Scores an embedding under every active model (youngest range first).</summary>
     /// <param name="embedding">The embedding.</param>
@@ -235,29 +224,13 @@ public sealed class ModelManager : IDisposable
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The information.</returns>
     /// <exception cref="ModelNotFoundException">No model has the id.</exception>
-    public async Task<ModelInfo> GetModelInfoAsync(Guid modelId, CancellationToken cancellationToken = default) =>
-        ModelInfo.From(await _store.GetModelAsync(modelId, cancellationToken).ConfigureAwait(false) ?? throw new ModelNotFoundException(modelId));
+    public Task<ModelInfo> GetModelInfoAsync(Guid modelId, CancellationToken cancellationToken = default) =>
+        _catalog.GetAsync(modelId, cancellationToken);
 
     /// <summary>Every model, ordered by AgeMin, then creation; a record whose parameters cannot be read is skipped with a logged warning.</summary>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The models.</returns>
-    public async Task<IReadOnlyList<ModelInfo>> ListModelsAsync(CancellationToken cancellationToken = default)
-    {
-        var infos = new List<ModelInfo>();
-        foreach (ModelRecord record in await _store.ListModelsAsync(cancellationToken).ConfigureAwait(false))
-        {
-            try
-            {
-                infos.Add(ModelInfo.From(record));
-            }
-            catch (ModelLoadingException ex)
-            {
-                ManagerLog.DamagedRecordSkipped(_logger, record.Id, ex); // one damaged record must not hide the others
-            }
-        }
-
-        return infos;
-    }
+    public Task<IReadOnlyList<ModelInfo>> ListModelsAsync(CancellationToken cancellationToken = default) => _catalog.ListAsync(cancellationToken);
 
     /// <summary>Makes a model the active one of its range (rolling back or forward between versions).</summary>
     /// <param name="modelId">The model.</param>
@@ -265,38 +238,21 @@ public sealed class ModelManager : IDisposable
     /// <returns>A task that completes when the change is stored.</returns>
     /// <exception cref="ModelNotFoundException">No model has the id.</exception>
     /// <exception cref="OverlappingRangeException">Its range overlaps another active model's (unless allowed).</exception>
-    public async Task ActivateAsync(Guid modelId, CancellationToken cancellationToken = default)
-    {
-        ModelRecord record = await _store.GetModelAsync(modelId, cancellationToken).ConfigureAwait(false) ?? throw new ModelNotFoundException(modelId);
-        IReadOnlyList<ModelRecord> before = await _training.CheckOverlapAsync(record.AgeMin, record.AgeMax, modelId, cancellationToken).ConfigureAwait(false);
-        await ChangeAsync(modelId, _store.ActivateModelAsync, evict: false, cancellationToken).ConfigureAwait(false);
-        _training.LogReplacements(before, record);
-        ManagerLog.ModelActivated(_logger, modelId);
-    }
+    public Task ActivateAsync(Guid modelId, CancellationToken cancellationToken = default) => _catalog.ActivateAsync(modelId, cancellationToken);
 
     /// <summary>Stops a model from being used for scoring by age.</summary>
     /// <param name="modelId">The model.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>A task that completes when the change is stored.</returns>
     /// <exception cref="ModelNotFoundException">No model has the id.</exception>
-    public async Task DeactivateAsync(Guid modelId, CancellationToken cancellationToken = default)
-    {
-        await ChangeAsync(modelId, _store.DeactivateModelAsync, evict: false, cancellationToken).ConfigureAwait(false);
-        ManagerLog.ModelDeactivated(_logger, modelId);
-    }
+    public Task DeactivateAsync(Guid modelId, CancellationToken cancellationToken = default) => _catalog.DeactivateAsync(modelId, cancellationToken);
 
     /// <summary>Deletes a model's record, then its checkpoint, and drops it from the cache.</summary>
     /// <param name="modelId">The model.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>A task that completes when the model is gone.</returns>
     /// <exception cref="ModelNotFoundException">No model has the id.</exception>
-    public async Task DeleteAsync(Guid modelId, CancellationToken cancellationToken = default)
-    {
-        ModelRecord record = await _store.GetModelAsync(modelId, cancellationToken).ConfigureAwait(false) ?? throw new ModelNotFoundException(modelId);
-        await ChangeAsync(modelId, _store.DeleteModelAsync, evict: true, cancellationToken).ConfigureAwait(false);
-        await _checkpoints.DeleteAsync(modelId, record.CheckpointPath, cancellationToken).ConfigureAwait(false);
-        ManagerLog.ModelDeleted(_logger, modelId);
-    }
+    public Task DeleteAsync(Guid modelId, CancellationToken cancellationToken = default) => _catalog.DeleteAsync(modelId, cancellationToken);
 
     /// <summary>Drops every loaded model; the next use loads again from store and checkpoint.</summary>
     public void ClearModelCache()
@@ -312,13 +268,8 @@ public sealed class ModelManager : IDisposable
     /// <param name="gracePeriod">Minimum age of a checkpoint before it is removed; null for 10 minutes.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>How many checkpoints were removed.</returns>
-    public async Task<int> RemoveOrphanedCheckpointsAsync(TimeSpan? gracePeriod = null, CancellationToken cancellationToken = default)
-    {
-        HashSet<string> referenced = [.. await _store.ListCheckpointLocationsAsync(cancellationToken).ConfigureAwait(false)]; // damaged records' files included
-        int removed = await _checkpoints.RemoveOrphansAsync(referenced.Contains, gracePeriod ?? TimeSpan.FromMinutes(10), cancellationToken).ConfigureAwait(false);
-        ManagerLog.OrphansRemoved(_logger, removed);
-        return removed;
-    }
+    public Task<int> RemoveOrphanedCheckpointsAsync(TimeSpan? gracePeriod = null, CancellationToken cancellationToken = default) =>
+        _catalog.RemoveOrphanedCheckpointsAsync(gracePeriod ?? TimeSpan.FromMinutes(10), cancellationToken);
 
     /// <summary>
     /// Cancels every training running or waiting now (they throw <see cref="OperationCanceledException"/>
@@ -341,60 +292,6 @@ public sealed class ModelManager : IDisposable
         _secondCore?.Dispose();
     }
 
-    private static ReadOnlyMemory<float>[] Rows(IReadOnlyList<float[]> embeddings)
-    {
-        ArgumentNullException.ThrowIfNull(embeddings);
-        var rows = new ReadOnlyMemory<float>[embeddings.Count];
-        for (int i = 0; i < rows.Length; i++)
-        {
-            rows[i] = embeddings[i] ?? throw new InvalidEmbeddingException($"Row {i} is null.", i);
-        }
-
-        return rows;
-    }
-
-    private static ReadOnlyMemory<float>[] Rows(ReadOnlyMemory<float> block, int dimension)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 1);
-        if (block.Length % dimension != 0)
-        {
-            throw new ArgumentException($"The block holds {block.Length} values, not a whole number of rows of {dimension}.", nameof(block));
-        }
-
-        var rows = new ReadOnlyMemory<float>[block.Length / dimension];
-        for (int i = 0; i < rows.Length; i++)
-        {
-            rows[i] = block.Slice(i * dimension, dimension);
-        }
-
-        return rows;
-    }
-
     private async ValueTask<ScoreResult> ScoreSlowAsync(ValueTask<LoadedModel> model, ReadOnlyMemory<float> embedding) =>
         _scorer.Score(await model.ConfigureAwait(false), embedding.Span);
-
-    /// <summary>A store change of one model; routing and cache follow it even when it fails half-way.</summary>
-    private async Task ChangeAsync(Guid modelId, Func<Guid, CancellationToken, Task<bool>> change, bool evict, CancellationToken cancellationToken)
-    {
-        try
-        {
-            if (!await change(modelId, cancellationToken).ConfigureAwait(false))
-            {
-                throw new ModelNotFoundException(modelId);
-            }
-        }
-        finally
-        {
-            _models.Invalidate();
-            if (evict)
-            {
-                _models.Evict(modelId);
-            }
-        }
-    }
-
-    private sealed class RelayProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

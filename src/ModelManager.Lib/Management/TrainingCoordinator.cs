@@ -81,6 +81,22 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
         return new AgeGroupTrainingResult(ModelInfo.From(record, result), result, new CheckpointInfo(location, sha256));
     }
 
+    /// <summary>Trains every planned group that has enough samples, one after another.</summary>
+    public async Task<IReadOnlyList<AgeGroupTrainingResult>> TrainAllAsync(
+        IReadOnlyList<AgeGroupPlan> plan, TrainingConfig config, IProgress<AgeGroupProgress>? progress, CancellationToken cancellationToken)
+    {
+        AgeGroupPlan[] groups = [.. plan.Where(g => g.HasEnoughSamples)];
+        var results = new List<AgeGroupTrainingResult>(groups.Length);
+        foreach (AgeGroupPlan group in groups)
+        {
+            int index = results.Count;
+            IProgress<EpochRecord>? epochs = progress is null ? null : new RelayProgress<EpochRecord>(e => progress.Report(new AgeGroupProgress(index, groups.Length, group, e, config.Epochs)));
+            results.Add(await TrainAsync(group.AgeMin, group.AgeMax, config, epochs, cancellationToken).ConfigureAwait(false));
+        }
+
+        return results;
+    }
+
     /// <summary>
     /// Throws <see cref="OverlappingRangeException"/> when the range overlaps another active model
     /// (unless overlaps are allowed, then logs it); returns the models it read.
@@ -134,5 +150,10 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
         }
 
         return [.. samples.Select(s => s.Embedding)];
+    }
+
+    private sealed class RelayProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
     }
 }
