@@ -19,6 +19,19 @@ public interface IModelStore
     /// <returns>The new ids, in input order.</returns>
     Task<IReadOnlyList<long>> AddSamplesAsync(IReadOnlyList<NewSample> samples, CancellationToken cancellationToken = default);
 
+    /// <summary>Deletes one sample.</summary>
+    /// <param name="id">The sample's id.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>True when a sample was deleted, false when none had the id.</returns>
+    Task<bool> DeleteSampleAsync(long id, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes every sample whose age lies in [<paramref name="ageMin"/>, <paramref name="ageMax"/>].</summary>
+    /// <param name="ageMin">Youngest age (inclusive).</param>
+    /// <param name="ageMax">Oldest age (inclusive).</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>How many samples were deleted.</returns>
+    Task<int> DeleteSamplesAsync(double ageMin, double ageMax, CancellationToken cancellationToken = default);
+
     /// <summary>Counts samples whose age lies in [<paramref name="ageMin"/>, <paramref name="ageMax"/>].</summary>
     /// <param name="ageMin">Inclusive lower bound.</param>
     /// <param name="ageMax">Inclusive upper bound.</param>

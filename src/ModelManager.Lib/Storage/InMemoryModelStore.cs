@@ -19,6 +19,7 @@ public sealed class InMemoryModelStore : IModelStore
         StoreValidation.Sample(sample);
         lock (_gate)
         {
+            StoreValidation.SameDimension([sample], StoredDimensionUnlocked());
             return Task.FromResult(AddUnlocked(sample, DateTime.UtcNow));
         }
     }
@@ -35,9 +36,35 @@ public sealed class InMemoryModelStore : IModelStore
 
         lock (_gate)
         {
+            if (samples.Count > 0)
+            {
+                StoreValidation.SameDimension(samples, StoredDimensionUnlocked());
+            }
+
             DateTime now = DateTime.UtcNow;
             IReadOnlyList<long> ids = [.. samples.Select(s => AddUnlocked(s, now))];
             return Task.FromResult(ids);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<bool> DeleteSampleAsync(long id, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            return Task.FromResult(_samples.RemoveAll(s => s.Id == id) > 0);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<int> DeleteSamplesAsync(double ageMin, double ageMax, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        StoreValidation.Range(ageMin, ageMax);
+        lock (_gate)
+        {
+            return Task.FromResult(_samples.RemoveAll(s => s.AgeYears >= ageMin && s.AgeYears <= ageMax));
         }
     }
 
@@ -187,6 +214,8 @@ public sealed class InMemoryModelStore : IModelStore
             return Task.FromResult(_models.RemoveAll(m => m.Id == id) > 0);
         }
     }
+
+    private int? StoredDimensionUnlocked() => _samples.Count > 0 ? _samples[0].Embedding.Length : null;
 
     private long AddUnlocked(NewSample sample, DateTime now)
     {

@@ -26,6 +26,28 @@ internal static class StoreValidation
         }
     }
 
+    /// <summary>
+    /// Every new sample must have the dimension of the samples already stored (or, in an empty
+    /// store, of the first new one): one sample of another length would make every training of its
+    /// range fail.
+    /// </summary>
+    public static void SameDimension(IReadOnlyList<NewSample> samples, int? storedDimension)
+    {
+        int expected = storedDimension ?? samples[0].Embedding.Length;
+        for (int i = 0; i < samples.Count; i++)
+        {
+            int length = samples[i].Embedding.Length;
+            if (length != expected)
+            {
+                throw new InvalidEmbeddingException(
+                    storedDimension is null
+                        ? string.Create(CultureInfo.InvariantCulture, $"Sample {i} has {length} values but sample 0 has {expected}; all embeddings in a store must have one dimension. Nothing was added.")
+                        : string.Create(CultureInfo.InvariantCulture, $"Sample {i} has {length} values but the store holds embeddings of {expected}; all embeddings in a store must have one dimension. Nothing was added."),
+                    i);
+            }
+        }
+    }
+
     /// <summary>Ages are finite numbers of years in [0, <see cref="NewSample.MaxAgeYears"/>] wherever they enter.</summary>
     public static void Age(double age, string name, string prefix = "")
     {

@@ -699,6 +699,10 @@ public abstract class ModelManagerTests
 
         public Task<int> CountSamplesAsync(double ageMin, double ageMax, CancellationToken cancellationToken = default) => inner.CountSamplesAsync(ageMin, ageMax, cancellationToken);
 
+        public Task<bool> DeleteSampleAsync(long id, CancellationToken cancellationToken = default) => inner.DeleteSampleAsync(id, cancellationToken);
+
+        public Task<int> DeleteSamplesAsync(double ageMin, double ageMax, CancellationToken cancellationToken = default) => inner.DeleteSamplesAsync(ageMin, ageMax, cancellationToken);
+
         public Task<IReadOnlyList<SampleRecord>> GetSamplesAsync(double ageMin, double ageMax, CancellationToken cancellationToken = default) => inner.GetSamplesAsync(ageMin, ageMax, cancellationToken);
 
         public Task<SampleRecord?> GetSampleAsync(long id, CancellationToken cancellationToken = default) => inner.GetSampleAsync(id, cancellationToken);

@@ -48,6 +48,24 @@ public sealed class WebServiceTests : ProgramTestBase
     }
 
     [Test]
+    public async Task WebService_ABadSampleIsRejected_AndSamplesCanBeListedAndDeleted()
+    {
+        using Service service = await Service.StartAsync(Work);
+        HttpClient http = service.Http;
+        await AddSamplesAsync(http, age: 4, count: 3, seed: 1);
+
+        (await Problem(await http.PostAsJsonAsync("/samples", new[] { new { age = 4, embedding = new float[100] } }))).Should().Be((400, "Invalid embedding"));
+        JsonElement listed = await Json(await http.GetAsync("/samples?ageMin=0&ageMax=150"));
+        listed.GetArrayLength().Should().Be(3, "the 100-value sample was not added");
+        long first = listed[0].GetProperty("id").GetInt64();
+
+        (await http.DeleteAsync($"/samples/{first}")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        (await Problem(await http.DeleteAsync($"/samples/{first}"))).Status.Should().Be(404);
+        (await Json(await http.DeleteAsync("/samples?ageMin=4&ageMax=4"))).GetProperty("deleted").GetInt32().Should().Be(2);
+        (await Json(await http.GetAsync("/samples?ageMin=0&ageMax=150"))).GetArrayLength().Should().Be(0);
+    }
+
+    [Test]
     public async Task WebService_RetrainWhileScoring_EveryScoreSucceedsWithTheOldOrTheNewModel()
     {
         using Service service = await Service.StartAsync(Work);

@@ -36,6 +36,53 @@ public abstract class ModelStoreContractTests
         new(age, [value, value + 1, value + 2, value + 3], subject, label);
 
     [Test]
+    public async Task AddSamples_OfAnotherDimensionThanTheStored_AreRejectedNamingRowAndDimensions_AndNothingIsAdded()
+    {
+        await Store.AddSamplesAsync([Sample(4), Sample(5)]);
+
+        InvalidEmbeddingException thrown = (await FluentActions.Awaiting(() => Store.AddSamplesAsync([Sample(4), new NewSample(4, new float[100])]))
+            .Should().ThrowAsync<InvalidEmbeddingException>()).Which;
+        await FluentActions.Awaiting(() => Store.AddSampleAsync(new NewSample(4, new float[3]))).Should().ThrowAsync<InvalidEmbeddingException>();
+
+        thrown.RowIndex.Should().Be(1);
+        thrown.Message.Should().Contain("Sample 1 has 100 values").And.Contain("embeddings of 4");
+        (await Store.CountSamplesAsync(0, 150)).Should().Be(2, "neither batch added anything");
+    }
+
+    [Test]
+    public async Task AddSamples_WithMixedDimensionsIntoAnEmptyStore_AreRejected()
+    {
+        await FluentActions.Awaiting(() => Store.AddSamplesAsync([Sample(4), new NewSample(4, new float[2])]))
+            .Should().ThrowAsync<InvalidEmbeddingException>().WithMessage("Sample 1 has 2 values but sample 0 has 4*");
+
+        (await Store.CountSamplesAsync(0, 150)).Should().Be(0);
+    }
+
+    [Test]
+    public async Task DeleteSample_ById_AndDeleteSamples_ByAgeRange_RemoveExactlyThose()
+    {
+        IReadOnlyList<long> ids = await Store.AddSamplesAsync([Sample(3), Sample(4), Sample(5), Sample(6)]);
+
+        (await Store.DeleteSampleAsync(ids[0])).Should().BeTrue();
+        (await Store.DeleteSampleAsync(ids[0])).Should().BeFalse("it is gone");
+        (await Store.DeleteSamplesAsync(4, 5)).Should().Be(2);
+
+        (await Store.GetSamplesAsync(0, 150)).Select(s => s.Id).Should().Equal(ids[3]);
+        await FluentActions.Awaiting(() => Store.DeleteSamplesAsync(5, 4)).Should().ThrowAsync<ArgumentException>();
+    }
+
+    [Test]
+    public async Task AfterDeletingEverySample_AnotherDimensionIsAccepted()
+    {
+        await Store.AddSamplesAsync([Sample(4)]);
+        await Store.DeleteSamplesAsync(0, 150);
+
+        await Store.AddSampleAsync(new NewSample(4, new float[] { 1, 2 }));
+
+        (await Store.GetSamplesAsync(0, 150)).Should().ContainSingle().Which.Embedding.Should().HaveCount(2);
+    }
+
+    [Test]
     public async Task AddSample_ThenGetById_ReturnsTheSameData()
     {
         long id = await Store.AddSampleAsync(new NewSample(7.5, [0.25f, -1f, float.Epsilon, 3e8f], "house", "free text"));

@@ -108,6 +108,22 @@ public sealed class SqliteModelStore : IModelStore, IDisposable
     }
 
     /// <inheritdoc />
+    public async Task<bool> DeleteSampleAsync(long id, CancellationToken cancellationToken = default)
+    {
+        using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition("DELETE FROM samples WHERE id = @id", new { id }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+    }
+
+    /// <inheritdoc />
+    public async Task<int> DeleteSamplesAsync(double ageMin, double ageMax, CancellationToken cancellationToken = default)
+    {
+        StoreValidation.Range(ageMin, ageMax);
+        using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM samples WHERE age >= @ageMin AND age <= @ageMax", new { ageMin, ageMax }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task<int> CountSamplesAsync(double ageMin, double ageMax, CancellationToken cancellationToken = default)
     {
         StoreValidation.Range(ageMin, ageMax);
@@ -375,6 +391,14 @@ public sealed class SqliteModelStore : IModelStore, IDisposable
     {
         using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (samples.Count > 0)
+        {
+            // Read inside the write transaction, so a writer on another connection cannot slip in a different dimension.
+            int? stored = await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
+                "SELECT dimension FROM samples LIMIT 1", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            StoreValidation.SameDimension(samples, stored);
+        }
+
         long now = DateTime.UtcNow.Ticks;
         var ids = new List<long>(samples.Count);
         foreach (NewSample sample in samples)
