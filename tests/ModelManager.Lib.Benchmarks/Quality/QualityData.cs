@@ -84,13 +84,33 @@ internal static class Splitter
     }
 }
 
-/// <summary>Per-feature standardisation fitted on training rows (a feature constant in training gets scale 1, as scikit-learn's StandardScaler does).</summary>
+/// <summary>How the benchmark rescales a group's rows before the library sees them (fitted on the group's training rows).</summary>
+internal enum Scaling
+{
+    /// <summary>Raw values, as a user passes them today.</summary>
+    None,
+
+    /// <summary>Per feature: subtract the mean, divide by the standard deviation (a feature constant in training gets scale 1, as scikit-learn's StandardScaler does).</summary>
+    PerFeature,
+
+    /// <summary>
+    /// As <see cref="PerFeature"/>, but no feature's scale below half the median of the features'
+    /// standard deviations: a nearly constant feature (a rarely inked pixel, a rare one-hot slot) is
+    /// not blown up.
+    /// </summary>
+    PerFeatureFloored,
+
+    /// <summary>Per feature: subtract the mean; then divide every feature by one number, the root mean square of the features' standard deviations (relative scales kept).</summary>
+    CentreGlobal,
+}
+
+/// <summary>A <see cref="Scaling"/> fitted on training rows.</summary>
 internal sealed class Standardiser
 {
     private readonly double[] _mean;
     private readonly double[] _scale;
 
-    public Standardiser(IReadOnlyList<float[]> train)
+    public Standardiser(IReadOnlyList<float[]> train, Scaling scaling)
     {
         int d = train[0].Length;
         _mean = new double[d];
@@ -119,8 +139,28 @@ internal sealed class Standardiser
 
         for (int j = 0; j < d; j++)
         {
-            double std = Math.Sqrt(_scale[j] / train.Count); // population std, as StandardScaler
-            _scale[j] = std < 1e-12 ? 1 : std;
+            _scale[j] /= train.Count; // population variance, as StandardScaler
+        }
+
+        if (scaling == Scaling.CentreGlobal)
+        {
+            double rms = Math.Sqrt(_scale.Average());
+            Array.Fill(_scale, rms < 1e-12 ? 1 : rms);
+        }
+        else
+        {
+            double floor = 0;
+            if (scaling == Scaling.PerFeatureFloored)
+            {
+                double[] stds = [.. _scale.Select(Math.Sqrt).Order()];
+                floor = 0.5 * (stds.Length % 2 == 1 ? stds[stds.Length / 2] : (stds[(stds.Length / 2) - 1] + stds[stds.Length / 2]) / 2);
+            }
+
+            for (int j = 0; j < d; j++)
+            {
+                double std = Math.Max(Math.Sqrt(_scale[j]), floor);
+                _scale[j] = std < 1e-12 ? 1 : std;
+            }
         }
     }
 

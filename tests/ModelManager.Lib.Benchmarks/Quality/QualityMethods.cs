@@ -14,10 +14,10 @@ internal sealed record GroupOutcome(int Seed, int Group, double Auc, double Fals
 /// A configuration of the library, trained and scored through the public <see cref="ModelManager"/>
 /// API as a user would (in-memory store and checkpoints). <paramref name="Config"/> receives the input
 /// dimension and the group's training-row count; the runner sets the seed.
-/// <paramref name="Standardise"/>: the benchmark standardises each group's rows with a mean and
-/// standard deviation fitted on that group's training rows before the library sees them.
+/// <paramref name="Scaling"/>: how the benchmark rescales each group's rows (fitted on that group's
+/// training rows) before the library sees them.
 /// </summary>
-internal sealed record LibraryMethod(string Name, string Description, Func<int, int, TrainingConfig> Config, bool Standardise = false)
+internal sealed record LibraryMethod(string Name, string Description, Func<int, int, TrainingConfig> Config, Scaling Scaling = Scaling.None)
 {
     public async Task<List<GroupOutcome>> RunAsync(IReadOnlyList<GroupSplit> splits, int seed, CancellationToken cancellationToken)
     {
@@ -26,7 +26,7 @@ internal sealed record LibraryMethod(string Name, string Description, Func<int, 
         var prepared = new List<(GroupSplit Split, float[][] Train, float[][] Eval)>();
         foreach (GroupSplit split in splits)
         {
-            Standardiser? scaler = Standardise ? new Standardiser(split.Train) : null;
+            Standardiser? scaler = Scaling == Scaling.None ? null : new Standardiser(split.Train, Scaling);
             prepared.Add((split, scaler?.Apply(split.Train) ?? split.Train, scaler?.Apply(split.Eval) ?? split.Eval));
         }
 

@@ -41,10 +41,11 @@ internal static class QualityMode
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
 
         var dataSets = dataSetNames.Select(n => QualityDataSet.Load(Path.Combine(dataFolder, n + ".csv"))).ToList();
-        List<(LibraryMethod Method, string Family)> library = [.. Methods(smoke).Select(m => (m, "method")), .. (runLevers ? Levers() : []).Select(m => (m, "lever"))];
+        List<(LibraryMethod Method, string Family)> library = [.. Methods(smoke).Select(m => (m, "method")), .. (runLevers ? Levers(args.Contains("--all-levers")) : []).Select(m => (m, "lever"))];
         if (only is not null)
         {
-            library = [.. library.Where(m => m.Family == "method" || m.Method.Name.Contains(only, StringComparison.OrdinalIgnoreCase))];
+            // --only A|B: the levers whose name contains A or B (exploration runs).
+            library = [.. library.Where(m => m.Family == "method" || only.Split('|').Any(o => m.Method.Name.Contains(o, StringComparison.OrdinalIgnoreCase)))];
         }
 
         var notes = new List<string>();
@@ -189,20 +190,50 @@ internal static class QualityMode
     }
 
     /// <summary>What a user could set through TrainingConfig (or do to the inputs) today, one change at a time, then combined.</summary>
-    private static IEnumerable<LibraryMethod> Levers()
+    private static IEnumerable<LibraryMethod> Levers(bool all)
     {
         TrainingConfig baseline = TrainingConfig.Default;
-        yield return new("hidden [d/2, d/4]", "HiddenSizes = [max(2, d/2), max(1, d/4)]", (d, _) => baseline with { HiddenSizes = HalfQuarter(d) });
-        yield return new("hidden [min(d,64), /2]", "HiddenSizes = [h, h/2], h = min(d, 64)", (d, _) => baseline with { HiddenSizes = Capped(d) });
-        yield return new("standardise", "benchmark standardises each group's rows (mean/std of its training rows), default config", (_, _) => baseline, Standardise: true);
-        yield return new("dropout 0", "Dropout = 0", (_, _) => baseline with { Dropout = 0 });
-        yield return new("epochs 300, patience 30", "Epochs = 300, EarlyStoppingPatience = 30", (_, _) => baseline with { Epochs = 300, EarlyStoppingPatience = 30 });
-        yield return new("lr 0.003", "LearningRate = 0.003", (_, _) => baseline with { LearningRate = 0.003 });
-        yield return new("[d/2, d/4] + standardise", "HiddenSizes = [d/2, d/4], standardised", (d, _) => baseline with { HiddenSizes = HalfQuarter(d) }, Standardise: true);
-        yield return new("[min(d,64), /2] + standardise", "HiddenSizes = [h, h/2], h = min(d, 64), standardised", (d, _) => baseline with { HiddenSizes = Capped(d) }, Standardise: true);
-        yield return new("[min(d,64), /2] + dropout 0", "HiddenSizes = [h, h/2], Dropout = 0", (d, _) => baseline with { HiddenSizes = Capped(d), Dropout = 0 });
-        yield return new("[min(d,64), /2] + std + dropout 0", "HiddenSizes = [h, h/2], Dropout = 0, standardised", (d, _) => baseline with { HiddenSizes = Capped(d), Dropout = 0 }, Standardise: true);
-        yield return new("[min(d,64), /2] + std + dropout 0 + 300/30", "as above, Epochs = 300, patience 30", (d, _) => baseline with { HiddenSizes = Capped(d), Dropout = 0, Epochs = 300, EarlyStoppingPatience = 30 }, Standardise: true);
+        const string HalfQuarterRule = "HiddenSizes = [max(2, d/2), max(1, d/4)]";
+        const string CappedRule = "HiddenSizes = [h, h/2], h = min(d, 64)";
+        const string Std = "inputs standardised per feature (mean/std of the group's training rows)";
+        const string Floored = "inputs standardised per feature, no scale below half the median feature std";
+        const string Global = "inputs centred per feature, then divided by one global scale (RMS of the features' std)";
+        var levers = new List<(bool Final, LibraryMethod Method)>
+        {
+            (true, new("hidden [d/2, d/4]", HalfQuarterRule, (d, _) => baseline with { HiddenSizes = HalfQuarter(d) })),
+            (true, new("hidden [min(d,64), /2]", CappedRule, (d, _) => baseline with { HiddenSizes = Capped(d) })),
+            (true, new("standardise", Std + ", default config", (_, _) => baseline, Scaling.PerFeature)),
+            (true, new("centre + global scale", Global + ", default config", (_, _) => baseline, Scaling.CentreGlobal)),
+            (true, new("dropout 0", "Dropout = 0", (_, _) => baseline with { Dropout = 0 })),
+            (true, new("epochs 300, patience 30", "Epochs = 300, EarlyStoppingPatience = 30", (_, _) => baseline with { Epochs = 300, EarlyStoppingPatience = 30 })),
+            (true, new("lr 0.003", "LearningRate = 0.003", (_, _) => baseline with { LearningRate = 0.003 })),
+            (true, new("[d/2, d/4] + standardise", HalfQuarterRule + ", " + Std, (d, _) => baseline with { HiddenSizes = HalfQuarter(d) }, Scaling.PerFeature)),
+            (true, new("[min(d,64), /2] + standardise", CappedRule + ", " + Std, (d, _) => baseline with { HiddenSizes = Capped(d) }, Scaling.PerFeature)),
+            (true, new("[d/2, d/4] + centre/global", HalfQuarterRule + ", " + Global, (d, _) => baseline with { HiddenSizes = HalfQuarter(d) }, Scaling.CentreGlobal)),
+            (false, new("[min(d,64), /2] + centre/global", CappedRule + ", " + Global, (d, _) => baseline with { HiddenSizes = Capped(d) }, Scaling.CentreGlobal)),
+            (true, new("[min(d,64), /2] + dropout 0", CappedRule + ", Dropout = 0", (d, _) => baseline with { HiddenSizes = Capped(d), Dropout = 0 })),
+            (false, new("[min(d,64), /2] + std + dropout 0", CappedRule + ", Dropout = 0, " + Std, (d, _) => baseline with { HiddenSizes = Capped(d), Dropout = 0 }, Scaling.PerFeature)),
+            (false, new("[min(d,64), /2] + std + batch 8", CappedRule + ", BatchSize = 8, " + Std, (d, _) => baseline with { HiddenSizes = Capped(d), BatchSize = 8 }, Scaling.PerFeature)),
+            (false, new("[min(d,64), /2] + centre/global + batch 8", CappedRule + ", BatchSize = 8, " + Global, (d, _) => baseline with { HiddenSizes = Capped(d), BatchSize = 8 }, Scaling.CentreGlobal)),
+            (false, new("[min(d,64), /2] + std + lr 0.003", CappedRule + ", LearningRate = 0.003, " + Std, (d, _) => baseline with { HiddenSizes = Capped(d), LearningRate = 0.003 }, Scaling.PerFeature)),
+            (false, new("[min(d,64), /2] + std + validation 0.1", CappedRule + ", ValidationSplit = 0.1, " + Std, (d, _) => baseline with { HiddenSizes = Capped(d), ValidationSplit = 0.1 }, Scaling.PerFeature)),
+            (false, new("[min(d,64), /2] + centre/global + dropout 0", CappedRule + ", Dropout = 0, " + Global, (d, _) => baseline with { HiddenSizes = Capped(d), Dropout = 0 }, Scaling.CentreGlobal)),
+            (true, new("[d/2, d/4] + std + dropout 0", HalfQuarterRule + ", Dropout = 0, " + Std, (d, _) => baseline with { HiddenSizes = HalfQuarter(d), Dropout = 0 }, Scaling.PerFeature)),
+            (false, new("[d/2, d/4] + centre/global + dropout 0", HalfQuarterRule + ", Dropout = 0, " + Global, (d, _) => baseline with { HiddenSizes = HalfQuarter(d), Dropout = 0 }, Scaling.CentreGlobal)),
+            (false, new("[d/2, 2] + centre/global", "HiddenSizes = [d/2, 2], " + Global, (d, _) => baseline with { HiddenSizes = [Math.Max(2, d / 2), 2] }, Scaling.CentreGlobal)),
+            (true, new("[d/2, 2] + standardise", "HiddenSizes = [d/2, 2], " + Std, (d, _) => baseline with { HiddenSizes = [Math.Max(2, d / 2), 2] }, Scaling.PerFeature)),
+            (false, new("[d/2, 4] + standardise", "HiddenSizes = [d/2, 4], " + Std, (d, _) => baseline with { HiddenSizes = [Math.Max(2, d / 2), 4] }, Scaling.PerFeature)),
+            (false, new("[d/2, d/8] + standardise", "HiddenSizes = [d/2, max(1, d/8)], " + Std, (d, _) => baseline with { HiddenSizes = [Math.Max(2, d / 2), Math.Max(1, d / 8)] }, Scaling.PerFeature)),
+            (false, new("[min(d,64), /4] + standardise", "HiddenSizes = [h, h/4], h = min(d, 64), " + Std, (d, _) => baseline with { HiddenSizes = [Math.Min(d, 64), Math.Max(1, Math.Min(d, 64) / 4)] }, Scaling.PerFeature)),
+            (false, new("[min(d,64), /4] raw", "HiddenSizes = [h, h/4], h = min(d, 64)", (d, _) => baseline with { HiddenSizes = [Math.Min(d, 64), Math.Max(1, Math.Min(d, 64) / 4)] })),
+            (true, new("[d/2, d/4] + std floored", HalfQuarterRule + ", " + Floored, (d, _) => baseline with { HiddenSizes = HalfQuarter(d) }, Scaling.PerFeatureFloored)),
+            (true, new("[d/2, 2] + std floored", "HiddenSizes = [d/2, 2], " + Floored, (d, _) => baseline with { HiddenSizes = [Math.Max(2, d / 2), 2] }, Scaling.PerFeatureFloored)),
+            (false, new("[min(d,64), /2] + std floored", CappedRule + ", " + Floored, (d, _) => baseline with { HiddenSizes = Capped(d) }, Scaling.PerFeatureFloored)),
+            (false, new("[d/2, 2] + standardise + 300/30", "HiddenSizes = [d/2, 2], Epochs = 300, patience 30, " + Std, (d, _) => baseline with { HiddenSizes = [Math.Max(2, d / 2), 2], Epochs = 300, EarlyStoppingPatience = 30 }, Scaling.PerFeature)),
+            (false, new("[d/2, 1] + standardise", "HiddenSizes = [d/2, 1], " + Std, (d, _) => baseline with { HiddenSizes = [Math.Max(2, d / 2), 1] }, Scaling.PerFeature)),
+            (false, new("[min(d,64), /2] + std + 300/30", CappedRule + ", Epochs = 300, patience 30, " + Std, (d, _) => baseline with { HiddenSizes = Capped(d), Epochs = 300, EarlyStoppingPatience = 30 }, Scaling.PerFeature)),
+        };
+        return levers.Where(l => all || l.Final).Select(l => l.Method);
     }
 
     private static ImmutableArray<int> HalfQuarter(int d) => [Math.Max(2, d / 2), Math.Max(1, d / 4)];
@@ -214,7 +245,7 @@ internal static class QualityMode
     }
 
     private static bool SameConfig(LibraryMethod a, LibraryMethod b, QualityDataSet data) =>
-        a.Standardise == b.Standardise && a.Config(data.Dimension, 100) == b.Config(data.Dimension, 100) && a.Config(data.Dimension, 1000) == b.Config(data.Dimension, 1000);
+        a.Scaling == b.Scaling && a.Config(data.Dimension, 100) == b.Config(data.Dimension, 100) && a.Config(data.Dimension, 1000) == b.Config(data.Dimension, 1000);
 
     private static void Add(Dictionary<(string, string), List<GroupOutcome>> results, string method, string dataSet, List<GroupOutcome> outcomes)
     {
