@@ -23,7 +23,7 @@ internal static class QualityMode
 {
     private const double TrainFraction = 0.7;
     private const int MaxAnomalies = 600;
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -231,6 +231,10 @@ internal static class QualityMode
             (false, new("[min(d,64), /2] + std floored", CappedRule + ", " + Floored, (d, _) => baseline with { HiddenSizes = Capped(d) }, Scaling.PerFeatureFloored)),
             (false, new("[d/2, 2] + standardise + 300/30", "HiddenSizes = [d/2, 2], Epochs = 300, patience 30, " + Std, (d, _) => baseline with { HiddenSizes = [Math.Max(2, d / 2), 2], Epochs = 300, EarlyStoppingPatience = 30 }, Scaling.PerFeature)),
             (false, new("[d/2, 1] + standardise", "HiddenSizes = [d/2, 1], " + Std, (d, _) => baseline with { HiddenSizes = [Math.Max(2, d / 2), 1] }, Scaling.PerFeature)),
+            (false, new("std floored, default hidden", Floored + ", default config", (_, _) => baseline, Scaling.PerFeatureFloored)),
+            (false, new("[d/2, d/4, 2] + standardise", "HiddenSizes = [d/2, d/4, 2], " + Std, (d, _) => baseline with { HiddenSizes = [Math.Max(2, d / 2), Math.Max(2, d / 4), 2] }, Scaling.PerFeature)),
+            (false, new("[d/2, 2] + standardise + dropout 0.3", "HiddenSizes = [d/2, 2], Dropout = 0.3, " + Std, (d, _) => baseline with { HiddenSizes = [Math.Max(2, d / 2), 2], Dropout = 0.3 }, Scaling.PerFeature)),
+            (false, new("[d/2, d/4] + standardise + dropout 0.3", HalfQuarterRule + ", Dropout = 0.3, " + Std, (d, _) => baseline with { HiddenSizes = HalfQuarter(d), Dropout = 0.3 }, Scaling.PerFeature)),
             (false, new("[min(d,64), /2] + std + 300/30", CappedRule + ", Epochs = 300, patience 30, " + Std, (d, _) => baseline with { HiddenSizes = Capped(d), Epochs = 300, EarlyStoppingPatience = 30 }, Scaling.PerFeature)),
         };
         return levers.Where(l => all || l.Final).Select(l => l.Method);
