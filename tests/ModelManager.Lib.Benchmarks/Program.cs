@@ -4,6 +4,7 @@ using BenchmarkDotNet.Running;
 // --quick [--smoke]: one JSON line of headline figures measured in this run.
 // --scoring-process DB CHECKPOINTS ROWS: the scoring-only child the quick mode measures.
 // --native-load-check CHECKPOINTS: trains and scores on the CPU, says whether libtorch was mapped (tests).
+// --quality [--smoke] [--out FILE]: detection quality on real data sets against classical detectors (Quality/README.md).
 // Anything else goes to BenchmarkDotNet (for example --filter '*').
 if (args.Length > 0 && args[0] == "--scoring-process")
 {
@@ -13,6 +14,11 @@ if (args.Length > 0 && args[0] == "--scoring-process")
 if (args.Length > 1 && args[0] == "--native-load-check")
 {
     return await NativeLoadCheck.RunAsync(args[1]);
+}
+
+if (args.Contains("--quality"))
+{
+    return await AgeGroupAnomaly.Benchmarks.Quality.QualityMode.RunAsync(args);
 }
 
 if (args.Contains("--quick"))

@@ -73,6 +73,23 @@ public sealed class SampleProgramTests : ProgramTestBase
     }
 
     [Test]
+    public void BenchmarkQualityMode_Smoke_PrintsATableRowWithAnAucAndWritesTheJson()
+    {
+        string json = Path.Combine(Work, "quality.json");
+        (int exit, string output, string errors) = TestEnvironment.RunProgram(
+            TestEnvironment.ProgramPath("tests/ModelManager.Lib.Benchmarks", "ModelManager.Lib.Benchmarks"), Work, "--quality", "--smoke", "--out", json);
+
+        exit.Should().Be(0, errors);
+        string row = output.Split('\n').Single(l => l.StartsWith("| library default | wine |", StringComparison.Ordinal));
+        double meanAuc = double.Parse(row.Split('|')[3].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+        meanAuc.Should().BeInRange(0, 1);
+        output.Should().Contain("| distance to group mean | wine |");
+        using JsonDocument document = JsonDocument.Parse(File.ReadAllText(json));
+        JsonElement library = document.RootElement.GetProperty("methods").EnumerateArray().Single(m => m.GetProperty("name").GetString() == "library default");
+        library.GetProperty("dataSets")[0].GetProperty("groups").GetArrayLength().Should().Be(2, "the smoke trains two groups of one seed");
+    }
+
+    [Test]
     [Platform("Linux")]
     public void CpuTrainingAndScoring_InAFreshProcess_NeverMapLibtorch()
     {
