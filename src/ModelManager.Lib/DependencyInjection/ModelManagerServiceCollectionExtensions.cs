@@ -163,6 +163,8 @@ public static class ModelManagerServiceCollectionExtensions
 
         public double MinDelta { get; set; } = defaults.MinDelta;
 
+        public bool RelativeMinDelta { get; set; } = defaults.RelativeMinDelta;
+
         public string Device { get; set; } = defaults.Device;
 
         public double Dropout { get; set; } = defaults.Dropout;
@@ -182,6 +184,7 @@ public static class ModelManagerServiceCollectionExtensions
             ValidationSplit = ValidationSplit,
             EarlyStoppingPatience = EarlyStoppingPatience,
             MinDelta = MinDelta,
+            RelativeMinDelta = RelativeMinDelta,
             Device = Device,
             Dropout = Dropout,
             Seed = Seed,

@@ -173,7 +173,7 @@ public sealed class AutoencoderTrainer
                 ? new CpuTrainingEngine(initial, data.Values, Math.Min(_config.BatchSize, Math.Max(trainCount, validationCount)), _config.LearningRate, _config.Seed, _config.CpuThreads ?? Environment.ProcessorCount)
                 : TorchEngine(initial, data, deviceName, out module);
             var scheduler = new PlateauSchedule(_config.LearningRate, factor: 0.5, patience: 5);
-            var earlyStopping = new EarlyStopping(_config.EarlyStoppingPatience, _config.MinDelta);
+            var earlyStopping = new EarlyStopping(_config.EarlyStoppingPatience, _config.MinDelta, _config.RelativeMinDelta);
 
             var history = ImmutableArray.CreateBuilder<EpochRecord>();
             ModelWeights? best = null;

@@ -17,7 +17,12 @@ public sealed class EarlyStopping
     /// <summary>Creates the rule.</summary>
     /// <param name="patience">Epochs without improvement before stopping (at least 0).</param>
     /// <param name="minDelta">Smallest decrease that counts as improvement (at least 0).</param>
-    public EarlyStopping(int patience = 10, double minDelta = 1e-4)
+    /// <param name="relativeMinDelta">
+    /// True to count a loss as an improvement only when it is below the best by
+    /// <paramref name="minDelta"/> times the best (a scale-free rule); false for the original's
+    /// absolute rule (below the best by <paramref name="minDelta"/>).
+    /// </param>
+    public EarlyStopping(int patience = 10, double minDelta = 1e-4, bool relativeMinDelta = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(patience);
         if (!(minDelta >= 0))
@@ -27,7 +32,11 @@ public sealed class EarlyStopping
 
         Patience = patience;
         MinDelta = minDelta;
+        RelativeMinDelta = relativeMinDelta;
     }
+
+    /// <summary>Whether <see cref="MinDelta"/> is a fraction of the best loss rather than an absolute amount.</summary>
+    public bool RelativeMinDelta { get; }
 
     /// <summary>Epochs without improvement before stopping.</summary>
     public int Patience { get; }
@@ -91,7 +100,8 @@ public sealed class EarlyStopping
             }
         }
 
-        if (validationLoss < BestLoss - MinDelta)
+        double margin = RelativeMinDelta && double.IsFinite(BestLoss) ? MinDelta * Math.Abs(BestLoss) : MinDelta;
+        if (validationLoss < BestLoss - margin)
         {
             BestLoss = validationLoss;
             Counter = 0;

@@ -16,6 +16,13 @@ public sealed partial record TrainingConfig
     /// <summary>The defaults.</summary>
     public static TrainingConfig Default { get; } = new();
 
+    /// <summary>
+    /// The original Python service's configuration, for comparisons and migrations: hidden sizes
+    /// [256, 128, 64, 32] and its absolute early-stopping rule, with the same learning rate, batch,
+    /// epochs, split, patience and min delta as <see cref="Default"/>.
+    /// </summary>
+    public static TrainingConfig Original { get; } = new() { HiddenSizes = [256, 128, 64, 32], RelativeMinDelta = false };
+
     /// <summary>Encoder layer widths; the last is the bottleneck.</summary>
     /// <value>The default is [256, 128, 64, 32].</value>
     public ImmutableArray<int> HiddenSizes { get; init; } = [256, 128, 64, 32];
@@ -43,9 +50,22 @@ public sealed partial record TrainingConfig
     /// <value>The default is 10.</value>
     public int EarlyStoppingPatience { get; init; } = 10;
 
-    /// <summary>Smallest decrease of the validation loss that counts as improvement, at least 0.</summary>
+    /// <summary>
+    /// Smallest decrease of the validation loss that counts as improvement, at least 0: a fraction
+    /// of the best loss so far when <see cref="RelativeMinDelta"/> is true (the default), an
+    /// absolute amount otherwise (the original service's rule).
+    /// </summary>
     /// <value>The default is 1e-4.</value>
     public double MinDelta { get; init; } = 1e-4;
+
+    /// <summary>
+    /// Whether <see cref="MinDelta"/> is relative to the best validation loss. An absolute 1e-4
+    /// stops every training early on embeddings whose losses are around 1e-3 (small-valued
+    /// embeddings) while it never triggers on large-valued ones; a relative one works the same on
+    /// any scale. <see cref="Original"/> sets it false, as the original service had it.
+    /// </summary>
+    /// <value>The default is true.</value>
+    public bool RelativeMinDelta { get; init; } = true;
 
     /// <summary>"auto" (CUDA when TorchSharp reports it, else CPU), "cpu", "cuda" or "cuda:N".</summary>
     /// <value>The default is "auto".</value>
@@ -169,7 +189,7 @@ public sealed partial record TrainingConfig
         && HiddenSizes.AsSpan().SequenceEqual(other.HiddenSizes.AsSpan())
         && LearningRate.Equals(other.LearningRate) && BatchSize == other.BatchSize && Epochs == other.Epochs
         && ValidationSplit.Equals(other.ValidationSplit) && EarlyStoppingPatience == other.EarlyStoppingPatience
-        && MinDelta.Equals(other.MinDelta) && string.Equals(Device, other.Device, StringComparison.Ordinal)
+        && MinDelta.Equals(other.MinDelta) && RelativeMinDelta == other.RelativeMinDelta && string.Equals(Device, other.Device, StringComparison.Ordinal)
         && Dropout.Equals(other.Dropout) && Seed == other.Seed && ThresholdPercentile.Equals(other.ThresholdPercentile)
         && CpuThreads == other.CpuThreads;
 

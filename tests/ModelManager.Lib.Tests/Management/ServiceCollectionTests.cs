@@ -154,6 +154,7 @@ public sealed class ServiceCollectionTests
                   "ValidationSplit": 0.25,
                   "EarlyStoppingPatience": 7,
                   "MinDelta": 0.001,
+                  "RelativeMinDelta": false,
                   "Device": "cpu",
                   "Dropout": 0.05,
                   "Seed": 9,
@@ -181,7 +182,7 @@ public sealed class ServiceCollectionTests
         options.DefaultTrainingConfig.Should().Be(new AgeGroupAnomaly.Training.TrainingConfig
         {
             HiddenSizes = [64, 32], LearningRate = 0.002, BatchSize = 16, Epochs = 50, ValidationSplit = 0.25, EarlyStoppingPatience = 7,
-            MinDelta = 0.001, Device = "cpu", Dropout = 0.05, Seed = 9, ThresholdPercentile = 99, CpuThreads = 1,
+            MinDelta = 0.001, RelativeMinDelta = false, Device = "cpu", Dropout = 0.05, Seed = 9, ThresholdPercentile = 99, CpuThreads = 1,
         });
         AgeGroupAnomaly.Training.TrainingConfig.Default.HiddenSizes.Should().Equal([256, 128, 64, 32], "binding never changes the shared defaults");
         typeof(ModelManagerOptions).GetProperties().Select(p => p.Name).Should().BeSubsetOf(

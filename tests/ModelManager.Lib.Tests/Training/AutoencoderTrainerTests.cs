@@ -306,6 +306,33 @@ public sealed class AutoencoderTrainerTests
     }
 
     /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    [TestCase(0.05f, true)]
+    [TestCase(5f, true)]
+    [TestCase(0.05f, false)]
+    public void Train_SmallOrLargeEmbeddings_WithTheDefaultEarlyStopping_DoesNotStopWhileStillImproving(float scale, bool relative)
+    {
+        // Embeddings on the scale the issue saw (values ~0.05, losses ~1e-3) and 100 times larger.
+        float[][] data = [.. TestData.Embeddings(120, 16, seed: 4).Select(r => r.Select(v => v * scale).ToArray())];
+        var config = Small with { Epochs = 60, EarlyStoppingPatience = 5, RelativeMinDelta = relative };
+
+        using TrainedAutoencoder trained = new AutoencoderTrainer(config).Train(data);
+        if (!relative)
+        {
+            // The original's absolute 1e-4 on losses of about 1e-3: it stops while the loss still falls.
+            trained.Result.StopReason.Should().Be(StopReason.EarlyStopping);
+            trained.Result.BestEpoch.Should().Be(trained.Result.EpochsTrained, "it stopped at its best epoch, still improving");
+            return;
+        }
+
+        TrainingResult result = trained.Result;
+        if (result.StopReason == StopReason.EarlyStopping)
+        {
+            result.BestEpoch.Should().BeLessThan(result.EpochsTrained, "an early stop comes after epochs without real improvement, not while the best is the latest");
+        }
+
+        result.EpochsTrained.Should().BeGreaterThan(config.EarlyStoppingPatience + 1, "the first epochs improve by far more than 1e-4 of the loss");
+    }
+
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);

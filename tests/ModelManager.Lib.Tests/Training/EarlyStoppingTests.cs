@@ -188,4 +188,39 @@ public sealed class EarlyStoppingTests
     {
         FluentActions.Invoking(() => new EarlyStopping(patience: -1)).Should().Throw<ArgumentOutOfRangeException>();
     }
+
+    [TestCase(1e-3)]
+    [TestCase(1e-1)]
+    [TestCase(1e3)]
+    public void Relative_LossesImprovingOnePercentAnEpoch_NeverStop_OnAnyScale(double scale)
+    {
+        var rule = new EarlyStopping(patience: 3, minDelta: 1e-4, relativeMinDelta: true);
+
+        bool stopped = Enumerable.Range(0, 50).Select(e => scale * Math.Pow(0.99, e)).Any(rule.Step);
+
+        stopped.Should().BeFalse("a 1 % improvement is far above 1e-4 of the loss, whatever the loss's scale");
+    }
+
+    [Test]
+    public void Absolute_TheSameImprovementAtASmallScale_StopsAfterPatience()
+    {
+        var rule = new EarlyStopping(patience: 3, minDelta: 1e-4);
+
+        int[] stops = [.. Enumerable.Range(0, 50).Select(e => 1e-3 * Math.Pow(0.99, e)).Select((loss, epoch) => rule.Step(loss) ? epoch + 1 : 0).Where(e => e > 0)];
+
+        stops.Should().NotBeEmpty().And.Subject.First().Should().Be(4, "each step improves by about 1e-5 < 1e-4, so epochs 2-4 count as no improvement while the loss is still falling");
+    }
+
+    [Test]
+    public void Relative_AnswersTheSameForASequenceAndTheSequenceTimesAHundred()
+    {
+        double[] losses = [5, 4, 3.9996, 3.9995, 3.99949, 3.9994, 3.99, 3.99, 3.99, 3.99];
+        var small = new EarlyStopping(patience: 2, minDelta: 1e-4, relativeMinDelta: true);
+        var large = new EarlyStopping(patience: 2, minDelta: 1e-4, relativeMinDelta: true);
+
+        bool[] smallAnswers = [.. losses.Select(l => small.Step(l * 0.01))];
+        bool[] largeAnswers = [.. losses.Select(l => large.Step(l))];
+
+        smallAnswers.Should().Equal(largeAnswers).And.Contain(true, "the plateau at the end stops it");
+    }
 }
