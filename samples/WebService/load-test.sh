@@ -73,6 +73,7 @@ stop_trainings() {
   sleep 0.5 # cancelled trainings end at their next batch
 }
 
+wrk -t2 -c8 -d3s -s "$work/score.lua" "$base/score" >/dev/null # warm-up (JIT, caches), not reported
 echo "| connections | trainings running | requests/s | p50 ms | p99 ms | max ms | errors |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 for trainings in 0 1 2; do

@@ -88,6 +88,41 @@ public sealed class WebServiceTests : ProgramTestBase
         seen[^1].Should().Be(fresh, "an acknowledged retrain serves the new model at once");
     }
 
+    [Test]
+    [Platform("Linux")]
+    public async Task WebService_SigtermDuringATraining_CancelsIt_ExitsCleanly_AndStoresNothingHalfWay()
+    {
+        using Service service = await Service.StartAsync(Work);
+        HttpClient http = service.Http;
+        await AddSamplesAsync(http, age: 4, count: 40, seed: 1);
+        Guid kept = (await Json(await http.PostAsJsonAsync("/models/train", new { ageMin = 3, ageMax = 5, epochs = 3 }))).GetProperty("id").GetGuid();
+
+        // A retrain of 100,000 epochs (minutes): only a cancellation can end it before the host's 30 s timeout.
+        Task<HttpResponseMessage> retrain = http.PostAsJsonAsync("/models/train", new { ageMin = 3, ageMax = 5, epochs = 100_000 });
+        await service.WaitForOutputAsync("AutoencoderTrainer[1000]", occurrences: 2); // the trainer logs each start: the retrain is running
+        var stopwatch = Stopwatch.StartNew();
+        service.Signal("TERM");
+        await service.WaitForExitAsync();
+        TestContext.Out.WriteLine($"exited {stopwatch.Elapsed.TotalSeconds:0.00} s after SIGTERM with a training running");
+
+        service.ExitCode.Should().Be(0, "a graceful shutdown");
+        service.Output.Should().Contain("was cancelled", "the host's stopping cancelled the training instead of waiting for it");
+        HttpResponseMessage? answer = null;
+        try
+        {
+            answer = await retrain;
+        }
+        catch (HttpRequestException)
+        {
+            // the connection closed with the service: no answer at all is fine too
+        }
+
+        (answer?.IsSuccessStatusCode ?? false).Should().BeFalse("the retrain did not complete");
+        using var store = new AgeGroupAnomaly.Storage.Sqlite.SqliteModelStore(Path.Combine(Work, "web.db"));
+        (await store.ListModelsAsync()).Select(m => m.Id).Should().Equal([kept], "the cancelled training recorded nothing");
+        Directory.GetFiles(Path.Combine(Work, "ck")).Should().ContainSingle("and left no checkpoint file");
+    }
+
     private static async Task AddSamplesAsync(HttpClient http, int age, int count, int seed)
     {
         object[] samples = [.. TestData.Embeddings(count, Dimension, seed, offset: age * 0.1f).Select(e => new { age, embedding = e })];
@@ -113,14 +148,46 @@ public sealed class WebServiceTests : ProgramTestBase
     private sealed class Service : IDisposable
     {
         private readonly Process _process;
+        private readonly System.Text.StringBuilder _output;
 
-        private Service(Process process, HttpClient http)
+        private Service(Process process, HttpClient http, System.Text.StringBuilder output)
         {
             _process = process;
             Http = http;
+            _output = output;
         }
 
         public HttpClient Http { get; }
+
+        public int ExitCode => _process.ExitCode;
+
+        public string Output
+        {
+            get
+            {
+                lock (_output)
+                {
+                    return _output.ToString();
+                }
+            }
+        }
+
+        public async Task WaitForOutputAsync(string text, int occurrences = 1)
+        {
+            while (Output.Split(text).Length - 1 < occurrences)
+            {
+                _process.HasExited.Should().BeFalse($"the service exited before writing '{text}': {Output}");
+                await Task.Delay(20); // polling for a line the service writes; only how soon we notice depends on time
+            }
+        }
+
+        public void Signal(string signal)
+        {
+            using Process kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+            kill.WaitForExit();
+        }
+
+        public Task WaitForExitAsync() => _process.WaitForExitAsync();
 
         public static async Task<Service> StartAsync(string work)
         {
@@ -137,7 +204,8 @@ public sealed class WebServiceTests : ProgramTestBase
                 TestEnvironment.ProgramPath("samples/WebService", "WebService"), "--urls", $"http://127.0.0.1:{port}",
                 $"--Database={Path.Combine(work, "web.db")}", $"--ModelManager:CheckpointDirectory={Path.Combine(work, "ck")}",
                 "--ModelManager:DefaultTrainingConfig:HiddenSizes:0=8", "--ModelManager:DefaultTrainingConfig:HiddenSizes:1=4",
-                "--ModelManager:DefaultTrainingConfig:Epochs=20",
+                "--ModelManager:DefaultTrainingConfig:Epochs=20", "--ModelManager:DefaultTrainingConfig:EarlyStoppingPatience=1000000",
+                "--Logging:LogLevel:AgeGroupAnomaly=Information",
             })
             {
                 start.ArgumentList.Add(argument);
@@ -172,7 +240,7 @@ public sealed class WebServiceTests : ProgramTestBase
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             await listening.Task;
-            return new Service(process, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") });
+            return new Service(process, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") }, output);
         }
 
         public void Dispose()
