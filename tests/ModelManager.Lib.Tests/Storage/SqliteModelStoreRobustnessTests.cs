@@ -12,25 +12,8 @@ namespace AgeGroupAnomaly.Tests.Storage;
 /// connection); a database path that cannot be opened is named.
 /// </summary>
 [TestFixture]
-public sealed class SqliteModelStoreRobustnessTests
+public sealed class SqliteModelStoreRobustnessTests : SqliteFileTestBase
 {
-    private string _directory = null!;
-    private string _path = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _directory = TestEnvironment.CreateTempDirectory();
-        _path = Path.Combine(_directory, "store.db");
-    }
-
-    [TearDown]
-    public void TearDown()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
-
     /// <summary>A damage, the SQL that makes it (on the record with id @id), and whether the damaged record can still be asked for by its id.</summary>
     public sealed record Damage(string Name, string Sql, bool StillFoundById, string Problem)
     {
@@ -57,7 +40,7 @@ public sealed class SqliteModelStoreRobustnessTests
     public async Task DamagedRecord_IsSkippedInListsWithAWarning_AndTheOthersKeepWorking(Damage damage)
     {
         var logger = new ListLogger();
-        using var store = new SqliteModelStore(_path, logger);
+        using var store = new SqliteModelStore(DatabasePath, logger);
         ModelRecord good = ModelStoreContractTests.Model(3, 5) with { IsActive = true };
         ModelRecord bad = ModelStoreContractTests.Model(3, 5) with { IsActive = false };
         ModelRecord other = ModelStoreContractTests.Model(6, 8) with { IsActive = true };
@@ -87,7 +70,7 @@ public sealed class SqliteModelStoreRobustnessTests
     [Test]
     public async Task ModelManager_WithADamagedIdAndADamagedParametersJson_ListsAndScoresTheRest()
     {
-        using var store = new SqliteModelStore(_path);
+        using var store = new SqliteModelStore(DatabasePath);
         var checkpoints = new AgeGroupAnomaly.Checkpoints.InMemoryCheckpointStore();
         using var manager = new ModelManager(store, new ModelManagerOptions(), checkpoints: checkpoints);
         await store.AddSamplesAsync([.. TestData.Embeddings(30, 8).Select(e => new NewSample(4, e))]);
@@ -110,7 +93,7 @@ public sealed class SqliteModelStoreRobustnessTests
     [Test]
     public async Task RemoveOrphanedCheckpoints_KeepsTheCheckpointOfADamagedRecord()
     {
-        using var store = new SqliteModelStore(_path);
+        using var store = new SqliteModelStore(DatabasePath);
         var checkpoints = new AgeGroupAnomaly.Checkpoints.InMemoryCheckpointStore();
         using var manager = new ModelManager(store, new ModelManagerOptions(), checkpoints: checkpoints);
         await store.AddSamplesAsync([.. TestData.Embeddings(30, 8).Select(e => new NewSample(4, e))]);
@@ -155,7 +138,7 @@ public sealed class SqliteModelStoreRobustnessTests
     [TestCaseSource(nameof(EveryCall))]
     public async Task EveryCall_AfterDispose_ThrowsObjectDisposed(bool memory, Func<SqliteModelStore, Task> call)
     {
-        var store = new SqliteModelStore(memory ? "Data Source=:memory:" : _path);
+        var store = new SqliteModelStore(memory ? "Data Source=:memory:" : DatabasePath);
         await store.ListModelsAsync();
         store.Dispose();
         store.Dispose(); // twice is harmless
@@ -167,7 +150,7 @@ public sealed class SqliteModelStoreRobustnessTests
     [TestCase(false)]
     public async Task Dispose_WhileACallHoldsAConnection_LetsItFinishThenReleases(bool memory)
     {
-        var store = new SqliteModelStore(memory ? "Data Source=:memory:" : _path);
+        var store = new SqliteModelStore(memory ? "Data Source=:memory:" : DatabasePath);
         await store.AddModelAsync(ModelStoreContractTests.Model(3, 5));
         SqliteConnection held = await store.OpenConnectionAsync();
 
@@ -189,25 +172,25 @@ public sealed class SqliteModelStoreRobustnessTests
     [Test]
     public void Constructor_WithADirectoryAsTheDatabasePath_ThrowsNamingThePath()
     {
-        FluentActions.Invoking(() => new SqliteModelStore(_directory))
-            .Should().Throw<ArgumentException>().WithMessage($"*'{_directory}' is a directory*");
-        FluentActions.Invoking(() => new SqliteModelStore($"Data Source={_directory}"))
-            .Should().Throw<ArgumentException>().WithMessage($"*'{_directory}' is a directory*");
+        FluentActions.Invoking(() => new SqliteModelStore(Folder))
+            .Should().Throw<ArgumentException>().WithMessage($"*'{Folder}' is a directory*");
+        FluentActions.Invoking(() => new SqliteModelStore($"Data Source={Folder}"))
+            .Should().Throw<ArgumentException>().WithMessage($"*'{Folder}' is a directory*");
     }
 
     [Test]
     public async Task Open_WhenThePathBecameADirectory_ThrowsNamingThePath()
     {
-        using var store = new SqliteModelStore(_path);
-        Directory.CreateDirectory(_path);
+        using var store = new SqliteModelStore(DatabasePath);
+        Directory.CreateDirectory(DatabasePath);
 
         (await FluentActions.Awaiting(() => store.ListModelsAsync()).Should().ThrowAsync<ModelManagerException>()
-            .WithMessage($"The SQLite database '{_path}' cannot be opened: it is a directory*")).Which.InnerException.Should().BeOfType<SqliteException>();
+            .WithMessage($"The SQLite database '{DatabasePath}' cannot be opened: it is a directory*")).Which.InnerException.Should().BeOfType<SqliteException>();
     }
 
     private long Execute(string sql, Guid id)
     {
-        using var connection = new SqliteConnection($"Data Source={_path}");
+        using var connection = new SqliteConnection($"Data Source={DatabasePath}");
         connection.Open();
         using SqliteCommand command = connection.CreateCommand();
         command.CommandText = sql;

@@ -8,35 +8,18 @@ using NUnit.Framework;
 namespace AgeGroupAnomaly.Tests.Storage;
 
 [TestFixture]
-public sealed class SqliteModelStoreTests
+public sealed class SqliteModelStoreTests : SqliteFileTestBase
 {
-    private string _directory = null!;
-    private string _path = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _directory = TestEnvironment.CreateTempDirectory();
-        _path = Path.Combine(_directory, "store.db");
-    }
-
-    [TearDown]
-    public void TearDown()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
-
     [Test]
     public async Task FirstUse_OfAnEmptyFile_CreatesTheSchemaInWalModeWithItsVersion()
     {
-        File.WriteAllBytes(_path, []);
-        using (var store = new SqliteModelStore(_path))
+        File.WriteAllBytes(DatabasePath, []);
+        using (var store = new SqliteModelStore(DatabasePath))
         {
             (await store.ListModelsAsync()).Should().BeEmpty();
         }
 
-        using var connection = new SqliteConnection($"Data Source={_path}");
+        using var connection = new SqliteConnection($"Data Source={DatabasePath}");
         connection.Open();
         connection.ExecuteScalar<int>("PRAGMA user_version").Should().Be(SqliteModelStore.SchemaVersion);
         connection.ExecuteScalar<string>("PRAGMA journal_mode").Should().Be("wal");
@@ -49,13 +32,13 @@ public sealed class SqliteModelStoreTests
     {
         ModelRecord model = ModelStoreContractTests.Model(3, 5);
         long sampleId;
-        using (var store = new SqliteModelStore(_path))
+        using (var store = new SqliteModelStore(DatabasePath))
         {
             sampleId = await store.AddSampleAsync(new NewSample(4, [1f, 2f]));
             await store.AddModelAsync(model);
         }
 
-        using var reopened = new SqliteModelStore($"Data Source={_path}");
+        using var reopened = new SqliteModelStore($"Data Source={DatabasePath}");
         (await reopened.GetSampleAsync(sampleId))!.Embedding.Should().Equal(1f, 2f);
         (await reopened.GetModelAsync(model.Id)).Should().Be(model);
     }
@@ -63,12 +46,12 @@ public sealed class SqliteModelStoreTests
     [Test]
     public async Task Embeddings_AreStoredAsLittleEndianFloat32BlobsWithTheirDimension()
     {
-        using (var store = new SqliteModelStore(_path))
+        using (var store = new SqliteModelStore(DatabasePath))
         {
             await store.AddSampleAsync(new NewSample(4, [1f, -2.5f]));
         }
 
-        using var connection = new SqliteConnection($"Data Source={_path}");
+        using var connection = new SqliteConnection($"Data Source={DatabasePath}");
         connection.Open();
         (int dimension, byte[] blob) = connection.QuerySingle<(int, byte[])>("SELECT dimension, embedding FROM samples");
         dimension.Should().Be(2);
@@ -78,8 +61,8 @@ public sealed class SqliteModelStoreTests
     [Test]
     public async Task TwoStoresOnOneFile_WritingConcurrently_NeverSurfaceLockErrors()
     {
-        using var first = new SqliteModelStore(_path);
-        using var second = new SqliteModelStore(_path);
+        using var first = new SqliteModelStore(DatabasePath);
+        using var second = new SqliteModelStore(DatabasePath);
         var writers = new List<Task>();
         for (int w = 0; w < 8; w++)
         {
@@ -107,12 +90,12 @@ public sealed class SqliteModelStoreTests
     [Test]
     public async Task TheDatabase_RefusesTwoActiveModelsForOneRange()
     {
-        using (var store = new SqliteModelStore(_path))
+        using (var store = new SqliteModelStore(DatabasePath))
         {
             await store.AddModelAsync(ModelStoreContractTests.Model(3, 5));
         }
 
-        using var connection = new SqliteConnection($"Data Source={_path}");
+        using var connection = new SqliteConnection($"Data Source={DatabasePath}");
         connection.Open();
         Action sneak = () => connection.Execute("UPDATE models SET is_active = 1; INSERT INTO models SELECT 'x', age_min, age_max, model_type, embedding_dimension, parameters, sample_count, threshold, created_ticks, 1, checkpoint_path, checkpoint_sha256 FROM models");
         sneak.Should().Throw<SqliteException>().WithMessage("*UNIQUE*");
@@ -121,13 +104,13 @@ public sealed class SqliteModelStoreTests
     [Test]
     public async Task AFileWithANewerSchemaVersion_IsRefusedWithAClearMessage()
     {
-        using (var connection = new SqliteConnection($"Data Source={_path}"))
+        using (var connection = new SqliteConnection($"Data Source={DatabasePath}"))
         {
             connection.Open();
             connection.Execute("PRAGMA user_version = 99");
         }
 
-        using var store = new SqliteModelStore(_path);
+        using var store = new SqliteModelStore(DatabasePath);
 
         await FluentActions.Awaiting(() => store.ListModelsAsync()).Should().ThrowAsync<ModelManagerException>().WithMessage("*99*newer*");
     }
