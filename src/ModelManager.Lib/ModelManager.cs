@@ -288,6 +288,7 @@ public sealed class ModelManager : IDisposable
     /// </summary>
     public void Dispose()
     {
+        // Both parts are idempotent, so a second Dispose (a using block plus a container) is harmless.
         _trainingQueue.Dispose();
         _secondCore?.Dispose();
     }

@@ -18,7 +18,14 @@ internal sealed class IdleParking : IDisposable
     {
         if (Interlocked.CompareExchange(ref _state, 2, 1) == 1)
         {
-            _wake.Release();
+            try
+            {
+                _wake.Release();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The helper ended (its owner was disposed) between the state change and here: nothing to wake.
+            }
         }
     }
 

@@ -25,6 +25,7 @@ internal sealed class SecondCore : IDisposable
     private readonly Action _helperHalves;
     private int _claimed;          // 1 while a caller (or Dispose) owns the helper
     private bool _disposed;
+    private int _disposeStarted;
     private long _jobsRun;
     private int _callerLayer;      // last layer whose lower half the caller has written
     private int _helperLayer;      // last layer whose upper half the helper has written
@@ -72,6 +73,11 @@ internal sealed class SecondCore : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposeStarted, 1) != 0)
+        {
+            return; // the first Dispose holds the claim for good
+        }
+
         Volatile.Write(ref _disposed, true);
         SpinWait spin = default;
         while (Interlocked.CompareExchange(ref _claimed, 1, 0) != 0)

@@ -48,6 +48,9 @@ public enum ModelLoadFailure
 
     /// <summary>The model's record in the store is damaged (for example an id that is not a GUID); only that model is affected.</summary>
     DamagedRecord,
+
+    /// <summary>The model store or checkpoint store failed while the model was read (unreachable, disposed, I/O error).</summary>
+    StoreUnavailable,
 }
 
 /// <summary>A model could not be loaded; <see cref="ModelId"/> and <see cref="Reason"/> say which and why.</summary>

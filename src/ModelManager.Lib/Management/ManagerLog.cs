@@ -33,6 +33,9 @@ internal static partial class ManagerLog
     [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Skipped model {ModelId} in the list: its record cannot be read")]
     public static partial void DamagedRecordSkipped(ILogger logger, Guid modelId, Exception exception);
 
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Error, Message = "Recording model {ModelId} failed and its checkpoint {CheckpointPath} could not be removed either; RemoveOrphanedCheckpointsAsync will remove it")]
+    public static partial void CheckpointCleanupFailed(ILogger logger, Guid modelId, string checkpointPath, Exception exception);
+
     [LoggerMessage(EventId = 3000, Level = LogLevel.Debug, Message = "Model {ModelId} loaded into the cache in {ElapsedMs} ms")]
     public static partial void ModelLoaded(ILogger logger, Guid modelId, double elapsedMs);
 

@@ -41,5 +41,12 @@ internal sealed class ModelLoader(IModelStore store, ICheckpointStore checkpoint
             ManagerLog.ModelLoadFailed(logger, id, ex.Reason, ex);
             throw;
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The store or the checkpoint store failed (unreachable database, disposed store, I/O): still a failed load.
+            var failure = new ModelLoadingException(id, ModelLoadFailure.StoreUnavailable, ex.Message, ex);
+            ManagerLog.ModelLoadFailed(logger, id, failure.Reason, failure);
+            throw failure;
+        }
     }
 }

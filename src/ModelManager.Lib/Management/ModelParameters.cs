@@ -25,12 +25,24 @@ internal static class ModelParameters
     {
         try
         {
-            return JsonSerializer.Deserialize<TrainingSummary>(json, Json)
-                ?? throw new JsonException("the document is null");
+            TrainingSummary summary = JsonSerializer.Deserialize<TrainingSummary>(json, Json) ?? throw new JsonException("the document is null");
+
+            // Present is not enough: a hand-edited record can hold nulls or a shape no model has.
+            string? missing = summary.Config is null ? "Config" : summary.Architecture is null ? "Architecture"
+                : summary.Metrics is null || summary.Metrics.SortedLosses.IsDefaultOrEmpty ? "Metrics"
+                : summary.ValidationMetrics is null ? "ValidationMetrics" : summary.ThresholdPolicy is null ? "ThresholdPolicy"
+                : summary.History.IsDefault ? "History" : null;
+            if (missing is not null)
+            {
+                throw new JsonException($"'{missing}' is null or empty");
+            }
+
+            summary.Architecture!.Validate();
+            return summary;
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or ArgumentException or NotSupportedException)
         {
-            throw new ModelLoadingException(modelId, ModelLoadFailure.MalformedHeader, $"the record's parameters JSON is unreadable: {ex.Message}", ex);
+            throw new ModelLoadingException(modelId, ModelLoadFailure.DamagedRecord, $"the record's parameters JSON is unreadable: {ex.Message}", ex);
         }
     }
 }

@@ -68,8 +68,18 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
         }
         catch (Exception ex)
         {
-            await checkpoints.DeleteAsync(id, location, CancellationToken.None).ConfigureAwait(false);
-            ManagerLog.RecordFailedCheckpointRemoved(_logger, id, location, ex);
+            try
+            {
+                await checkpoints.DeleteAsync(id, location, CancellationToken.None).ConfigureAwait(false);
+                ManagerLog.RecordFailedCheckpointRemoved(_logger, id, location, ex);
+            }
+#pragma warning disable CA1031 // the recording failure is what the caller must see; this cleanup failure is only logged
+            catch (Exception cleanup)
+#pragma warning restore CA1031
+            {
+                ManagerLog.CheckpointCleanupFailed(_logger, id, location, cleanup);
+            }
+
             throw;
         }
         finally

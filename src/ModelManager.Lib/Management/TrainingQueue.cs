@@ -12,6 +12,7 @@ namespace AgeGroupAnomaly.Management;
 internal sealed class TrainingQueue(int threadCount) : IDisposable
 {
     private readonly BlockingCollection<Action> _jobs = [];
+    private readonly List<CancellationTokenSource> _retired = [];
     private CancellationTokenSource _stopping = new();
     private readonly List<Thread> _threads = [];
     private readonly Lock _gate = new();
@@ -21,22 +22,31 @@ internal sealed class TrainingQueue(int threadCount) : IDisposable
     public Task<T> RunAsync<T>(Func<CancellationToken, T> work, CancellationToken cancellationToken)
     {
         var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // A caller that gives up while its job waits is answered at once; the job is skipped when taken.
+        CancellationTokenRegistration waiting = cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken));
         CancellationToken stopping;
         void Job()
         {
+            waiting.Dispose();
+            if (completion.Task.IsCompleted)
+            {
+                return;
+            }
+
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
             try
             {
                 linked.Token.ThrowIfCancellationRequested();
-                completion.SetResult(work(linked.Token));
+                completion.TrySetResult(work(linked.Token));
             }
             catch (OperationCanceledException ex)
             {
-                completion.SetCanceled(ex.CancellationToken);
+                completion.TrySetCanceled(ex.CancellationToken);
             }
             catch (Exception ex)
             {
-                completion.SetException(ex);
+                completion.TrySetException(ex);
             }
         }
 
@@ -70,10 +80,10 @@ internal sealed class TrainingQueue(int threadCount) : IDisposable
 
             stopping = _stopping;
             _stopping = new CancellationTokenSource();
+            _retired.Add(stopping); // disposed with the queue: a job may still be linking to it
         }
 
         stopping.Cancel();
-        // Not disposed here: a job may still be linking to it; the next Cancel or Dispose does not need it.
     }
 
     public void Dispose()
@@ -92,18 +102,29 @@ internal sealed class TrainingQueue(int threadCount) : IDisposable
         _stopping.Cancel(); // running jobs stop at their next batch, waiting ones are cancelled when taken
         foreach (Thread thread in _threads)
         {
-            thread.Join();
+            if (thread != Thread.CurrentThread) // disposed from a training's own callback: that thread ends when the job returns
+            {
+                thread.Join();
+            }
         }
 
         _jobs.Dispose();
         _stopping.Dispose();
+        _retired.ForEach(source => source.Dispose());
     }
 
     private void Work()
     {
-        foreach (Action job in _jobs.GetConsumingEnumerable())
+        try
         {
-            job();
+            foreach (Action job in _jobs.GetConsumingEnumerable())
+            {
+                job();
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed from this thread's own job (see Dispose): the queue is gone, so is this thread.
         }
     }
 }

@@ -62,6 +62,16 @@ public sealed class SecondCoreTests
     }
 
     [Test]
+    public void Dispose_Twice_ReturnsAtOnce()
+    {
+        var helper = new SecondCore();
+        helper.Dispose();
+
+        FluentActions.Invoking(helper.Dispose).Should().NotThrow();
+        helper.HasEnded.Should().BeTrue();
+    }
+
+    [Test]
     public void Dispose_EndsTheHelperThread_AndLaterScoresComputeAlone()
     {
         var helper = new SecondCore();

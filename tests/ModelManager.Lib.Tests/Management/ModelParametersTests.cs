@@ -41,4 +41,17 @@ public sealed class ModelParametersTests
 
         back.Should().BeEquivalentTo(original);
     }
+
+    [TestCase("\"Architecture\":{\"InputSize\":16,\"HiddenSizes\":[8,4],\"Dropout\":0.1,\"TotalParameters\":468,\"TrainableParameters\":468}", "\"Architecture\":null")]
+    [TestCase("\"Architecture\":{\"InputSize\":16,\"HiddenSizes\":[8,4],\"Dropout\":0.1,\"TotalParameters\":468,\"TrainableParameters\":468}", "\"Architecture\":{\"InputSize\":16,\"HiddenSizes\":[],\"Dropout\":0.1}")]
+    [TestCase("\"Metrics\":{", "\"Metrics\":null,\"Unused\":{")]
+    [TestCase("\"Config\":{", "\"Config\":null,\"Unused\":{")]
+    public void Parse_ARecordWithNullsOrAnImpossibleShape_IsADamagedRecord(string part, string damaged)
+    {
+        string json = PreviousReleaseJson.Replace(part, damaged, StringComparison.Ordinal);
+        json.Should().NotBe(PreviousReleaseJson, "the test must damage something");
+
+        FluentActions.Invoking(() => ModelParameters.Parse(Guid.NewGuid(), json))
+            .Should().Throw<ModelLoadingException>().Which.Reason.Should().Be(ModelLoadFailure.DamagedRecord);
+    }
 }

@@ -97,4 +97,33 @@ public sealed class TrainingQueueTests
         await FluentActions.Awaiting(() => waiting).Should().ThrowAsync<OperationCanceledException>();
         (await queue.RunAsync(_ => 3, CancellationToken.None)).Should().Be(3);
     }
+
+    [Test]
+    public async Task RunAsync_AWaitingJobWhoseCallerGivesUp_IsCancelledAtOnce_WhileTheRunningJobGoesOn()
+    {
+        using var queue = new TrainingQueue(1);
+        using var started = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        using var giveUp = new CancellationTokenSource();
+        Task<int> running = queue.RunAsync(_ => { started.Set(); release.Wait(CancellationToken.None); return 1; }, CancellationToken.None);
+        Task<int> waiting = queue.RunAsync(_ => 2, giveUp.Token);
+        started.Wait();
+
+        await giveUp.CancelAsync();
+
+        await FluentActions.Awaiting(() => waiting).Should().ThrowAsync<OperationCanceledException>("the caller is answered while the first job still runs");
+        running.IsCompleted.Should().BeFalse();
+        release.Set();
+        (await running).Should().Be(1);
+    }
+
+    [Test]
+    public async Task Dispose_FromAJobOnItsOwnThread_DoesNotDeadlock()
+    {
+        var queue = new TrainingQueue(1);
+
+        int result = await queue.RunAsync(_ => { queue.Dispose(); return 7; }, CancellationToken.None);
+
+        result.Should().Be(7);
+    }
 }

@@ -278,14 +278,13 @@ public sealed class CorruptCheckpointTests
     [Test]
     public async Task UnreadableParametersAndMissingFile_ReportTheParametersFirst()
     {
-        // The load reads the file and parses the record's JSON at the same time; what it reports
-        // must still be what a sequential load meets first.
+        // What a load reports is what it meets first: the record's parameters before the file.
         _f.UpdateRecord(_record.Id, "parameters", "{ not json");
         File.Delete(_path);
 
         ModelLoadingException thrown = (await FluentActions.Awaiting(() => _f.NewManager().ComputeReconstructionLossAsync(new float[ReliabilityFixture.Dimension], _record.Id))
             .Should().ThrowAsync<ModelLoadingException>()).Which;
-        thrown.Reason.Should().Be(ModelLoadFailure.MalformedHeader);
+        thrown.Reason.Should().Be(ModelLoadFailure.DamagedRecord);
         thrown.Message.Should().Contain("parameters JSON");
     }
 

@@ -86,7 +86,7 @@ public sealed class SqliteModelStoreRobustnessTests : SqliteFileTestBase
         (await manager.ListModelsAsync()).Select(m => m.Id).Should().Equal(oldV2.ModelId);
         (await manager.ScoreAsync(TestData.Embeddings(1, 8, seed: 2)[0], 8)).ModelId.Should().Be(oldV2.ModelId);
         (await FluentActions.Awaiting(() => manager.GetModelInfoAsync(old.ModelId)).Should().ThrowAsync<ModelLoadingException>())
-            .Which.Reason.Should().Be(ModelLoadFailure.MalformedHeader);
+            .Which.Reason.Should().Be(ModelLoadFailure.DamagedRecord);
         await FluentActions.Awaiting(() => manager.ScoreAsync(TestData.Embeddings(1, 8)[0], 4).AsTask()).Should().ThrowAsync<NoModelForAgeException>();
     }
 
