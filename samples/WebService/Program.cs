@@ -24,7 +24,6 @@ app.MapPost("/samples", async (SampleIn[] samples, IModelStore store, Cancellati
 app.MapGet("/samples", async (double ageMin, double ageMax, IModelStore store, CancellationToken ct) =>
     Results.Ok((await store.GetSamplesAsync(ageMin, ageMax, ct)).Select(s => new { s.Id, s.AgeYears, s.Subject, dimension = s.Embedding.Length })));
 
-// The request's token is the client's connection: a client that goes away cancels its training.
 app.MapDelete("/samples/{id:long}", async (long id, IModelStore store, CancellationToken ct) =>
     await store.DeleteSampleAsync(id, ct) ? Results.NoContent() : Results.Problem(statusCode: 404, title: "Unknown sample", detail: $"No sample has id {id}."));
 

@@ -117,7 +117,7 @@ public sealed class ServiceCollectionTests
 
             // A training long enough that it is surely running when the host stops: it waits in its first epoch's report until then.
             Task training = manager.TrainAgeGroupModelAsync(4, 4, new AgeGroupAnomaly.Training.TrainingConfig { HiddenSizes = [4, 2], Epochs = 100_000, EarlyStoppingPatience = 100_000 }, new WaitingProgress(firstEpoch, hostStopping));
-            firstEpoch.Wait();
+            firstEpoch.Wait(TimeSpan.FromMinutes(5)).Should().BeTrue("the training reports its first epoch"); // a liveness guard, not a timing assertion
             Task stop = host.StopAsync();
             hostStopping.Set();
 
@@ -188,6 +188,15 @@ public sealed class ServiceCollectionTests
         typeof(ModelManagerOptions).GetProperties().Select(p => p.Name).Should().BeSubsetOf(
             ["CheckpointDirectory", "CacheCapacity", "ActiveModelsRefreshInterval", "SplitSingleScoresAcrossCores", "MaxConcurrentTrainings", "AllowOverlappingRanges", "Segments", "DefaultTrainingConfig"],
             "a new option must be added to this test's JSON");
+    }
+
+    [Test]
+    public void TheBindableShapeOfTrainingConfig_HasEveryTrainingConfigSetting()
+    {
+        Type bindable = typeof(ModelManagerServiceCollectionExtensions).GetNestedType("BindableTrainingConfig", System.Reflection.BindingFlags.NonPublic)!;
+        string[] settings = [.. typeof(AgeGroupAnomaly.Training.TrainingConfig).GetProperties().Where(p => p.CanWrite && p.Name != "EqualityContract").Select(p => p.Name)];
+
+        bindable.GetProperties().Select(p => p.Name).Should().BeEquivalentTo(settings, "a TrainingConfig setting missing there could not be set from configuration");
     }
 
     [Test]

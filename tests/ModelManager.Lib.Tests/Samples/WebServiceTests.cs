@@ -239,7 +239,7 @@ public sealed class WebServiceTests : ProgramTestBase
             process.EnableRaisingEvents = true;
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
-            await listening.Task;
+            await listening.Task.WaitAsync(TimeSpan.FromMinutes(3)); // a liveness guard: a service that never listens fails instead of hanging
             return new Service(process, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") }, output);
         }
 
