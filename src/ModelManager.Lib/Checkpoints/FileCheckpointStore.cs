@@ -73,11 +73,8 @@ public sealed partial class FileCheckpointStore : ICheckpointStore
     }
 
     /// <inheritdoc />
-    public Task<byte[]> ReadAsync(Guid modelId, string location, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult(ReadFile(modelId, location, long.MaxValue, cancellationToken));
-    }
+    public Task<byte[]> ReadAsync(Guid modelId, string location, CancellationToken cancellationToken = default) =>
+        ReadAsync(modelId, location, long.MaxValue, cancellationToken);
 
     /// <inheritdoc />
     public Task<byte[]> ReadAsync(Guid modelId, string location, long maxBytes, CancellationToken cancellationToken = default)

@@ -32,14 +32,8 @@ public sealed class InMemoryCheckpointStore : ICheckpointStore
     }
 
     /// <inheritdoc />
-    public Task<byte[]> ReadAsync(Guid modelId, string location, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        FileCheckpointStore.EnsureBelongsTo(modelId, location, "memory");
-        return _checkpoints.TryGetValue(location, out Entry? entry)
-            ? Task.FromResult(entry.Content.ToArray())
-            : throw new ModelLoadingException(modelId, ModelLoadFailure.MissingFile, $"no checkpoint '{location}' is held in memory.");
-    }
+    public Task<byte[]> ReadAsync(Guid modelId, string location, CancellationToken cancellationToken = default) =>
+        ReadAsync(modelId, location, long.MaxValue, cancellationToken);
 
     /// <inheritdoc />
     public Task<byte[]> ReadAsync(Guid modelId, string location, long maxBytes, CancellationToken cancellationToken = default)
