@@ -37,15 +37,16 @@ public sealed class TrainingConfigTests
         TrainingConfig.Original.ResolveHiddenSizes(13).Should().Equal(256, 128, 64, 32);
     }
 
-    [TestCase(832, new[] { 256, 128 })]
-    [TestCase(513, new[] { 256, 128 })]
+    [TestCase(832, new[] { 256, 128, 64, 32 })]
+    [TestCase(512, new[] { 256, 128, 64, 32 })]
+    [TestCase(511, new[] { 255, 127 })]
     [TestCase(64, new[] { 32, 16 })]
     [TestCase(30, new[] { 15, 7 })]
     [TestCase(13, new[] { 6, 3 })]
     [TestCase(6, new[] { 3, 2 })]
     [TestCase(2, new[] { 2, 2 })]
     [TestCase(1, new[] { 2, 2 })]
-    public void AutomaticHiddenSizes_AreHalfAndQuarterOfTheInputClampedTo2AndCappedAt256And128(int inputSize, int[] expected)
+    public void AutomaticHiddenSizes_AreHalfAndQuarterOfTheInputClampedTo2_OrTheOriginalsFrom512On(int inputSize, int[] expected)
     {
         TrainingConfig.AutomaticHiddenSizes(inputSize).Should().Equal(expected);
         TrainingConfig.Default.ResolveHiddenSizes(inputSize).Should().Equal(expected);
