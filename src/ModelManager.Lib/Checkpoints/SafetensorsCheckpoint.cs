@@ -19,8 +19,28 @@ internal static class SafetensorsCheckpoint
     /// <summary>The <c>format</c> metadata value of files this library writes.</summary>
     public const string FormatName = "modelmanager-autoencoder";
 
-    /// <summary>The <c>format_version</c> metadata value this library writes and reads.</summary>
+    /// <summary>The <c>format_version</c> of files without an input standardizer (also every file written before it existed).</summary>
     public const string FormatVersion = "1";
+
+    /// <summary>
+    /// The <c>format_version</c> of files with an input standardizer: two more F32 tensors,
+    /// <see cref="StandardizerMeanName"/> and <see cref="StandardizerScaleName"/>, each [input_size],
+    /// and the metadata entry <see cref="StandardizerMetadataKey"/> saying how to apply them.
+    /// </summary>
+    public const string StandardizedFormatVersion = "2";
+
+    /// <summary>The metadata key present exactly when the file holds a standardizer.</summary>
+    public const string StandardizerMetadataKey = "input_standardizer";
+
+    /// <summary>The value of <see cref="StandardizerMetadataKey"/>: how a PyTorch user reproduces a score.</summary>
+    public const string StandardizerDescription =
+        "z = (x - input_standardizer.mean) / input_standardizer.scale; score = mean((decoder(encoder(z)) - z)^2) in eval mode";
+
+    /// <summary>Tensor name of the standardizer's per-feature mean.</summary>
+    public const string StandardizerMeanName = "input_standardizer.mean";
+
+    /// <summary>Tensor name of the standardizer's per-feature scale.</summary>
+    public const string StandardizerScaleName = "input_standardizer.scale";
 
     /// <summary>The largest header this library reads (16 MiB).</summary>
     internal const int MaxHeaderBytes = 16 * 1024 * 1024;
@@ -34,7 +54,8 @@ internal static class SafetensorsCheckpoint
     /// </summary>
     /// <param name="architecture">The architecture the model record names.</param>
     /// <returns>The bound in bytes.</returns>
-    internal static long MaxFileBytes(ArchitectureInfo architecture) => 8 + MaxHeaderBytes + (sizeof(float) * architecture.TotalParameters);
+    internal static long MaxFileBytes(ArchitectureInfo architecture) =>
+        8 + MaxHeaderBytes + (sizeof(float) * (architecture.TotalParameters + (2L * architecture.InputSize)));
 
     /// <summary>Serialises weights into a complete safetensors file image.</summary>
     /// <param name="weights">The weights.</param>
@@ -43,7 +64,15 @@ internal static class SafetensorsCheckpoint
     public static byte[] Serialize(ModelWeights weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        foreach ((string name, _, float[] values) in weights.NamedTensors())
+        var tensors = weights.NamedTensors().ToList();
+        if (weights.Standardizer is { } standardizer)
+        {
+            (float[] mean, float[] scale) = standardizer.Arrays;
+            tensors.Add((StandardizerMeanName, [mean.Length], mean));
+            tensors.Add((StandardizerScaleName, [scale.Length], scale));
+        }
+
+        foreach ((string name, _, float[] values) in tensors)
         {
             int bad = FirstNonFinite(values);
             if (bad >= 0)
@@ -56,20 +85,22 @@ internal static class SafetensorsCheckpoint
         }
 
         ArchitectureInfo shape = weights.Architecture;
-        var header = new Dictionary<string, object>
+        var metadata = new Dictionary<string, string>
         {
-            ["__metadata__"] = new Dictionary<string, string>
-            {
-                ["format"] = FormatName,
-                ["format_version"] = FormatVersion,
-                ["input_size"] = shape.InputSize.ToString(CultureInfo.InvariantCulture),
-                ["hidden_sizes"] = JsonSerializer.Serialize(shape.HiddenSizes),
-                ["dropout"] = shape.Dropout.ToString("R", CultureInfo.InvariantCulture),
-            },
+            ["format"] = FormatName,
+            ["format_version"] = weights.Standardizer is null ? FormatVersion : StandardizedFormatVersion,
+            ["input_size"] = shape.InputSize.ToString(CultureInfo.InvariantCulture),
+            ["hidden_sizes"] = JsonSerializer.Serialize(shape.HiddenSizes),
+            ["dropout"] = shape.Dropout.ToString("R", CultureInfo.InvariantCulture),
         };
+        if (weights.Standardizer is not null)
+        {
+            metadata[StandardizerMetadataKey] = StandardizerDescription;
+        }
+
+        var header = new Dictionary<string, object> { ["__metadata__"] = metadata };
 
         long offset = 0;
-        var tensors = weights.NamedTensors().ToList();
         foreach ((string name, int[] dims, float[] values) in tensors)
         {
             long end = offset + ((long)values.Length * sizeof(float));
@@ -142,13 +173,13 @@ internal static class SafetensorsCheckpoint
         stream.ReadExactly(headerBytes);
         long dataLength = fileLength - 8 - (long)headerLength;
 
-        (ArchitectureInfo architecture, Dictionary<string, TensorEntry> entries) = ParseHeader(headerBytes, modelId);
+        (ArchitectureInfo architecture, Dictionary<string, TensorEntry> entries, bool standardized) = ParseHeader(headerBytes, modelId);
         if (expected is not null && !expected.Equals(architecture))
         {
             throw Fail(modelId, ModelLoadFailure.ArchitectureMismatch, $"the file holds {architecture} but the record says {expected}.");
         }
 
-        List<(LinearLayerShape Layer, TensorEntry Weight, TensorEntry Bias)> layout = CheckLayout(architecture, entries, dataLength, modelId);
+        List<(LinearLayerShape Layer, TensorEntry Weight, TensorEntry Bias)> layout = CheckLayout(architecture, entries, standardized, dataLength, modelId);
 
         // The checked tensors tile the data region exactly, so together they allocate its size once.
         long dataStart = start + 8 + (long)headerLength;
@@ -164,10 +195,26 @@ internal static class SafetensorsCheckpoint
             RequireFinite(layer.Bias, bias.Name, modelId);
         }
 
-        return new ModelWeights(architecture, layers);
+        InputStandardizer? standardizer = null;
+        if (standardized)
+        {
+            float[] mean = ReadFloats(stream, dataStart, entries[StandardizerMeanName], modelId);
+            float[] scale = ReadFloats(stream, dataStart, entries[StandardizerScaleName], modelId);
+            RequireFinite(mean, StandardizerMeanName, modelId);
+            RequireFinite(scale, StandardizerScaleName, modelId);
+            int bad = Array.FindIndex(scale, v => !(v > 0 && float.IsFinite(1f / v)));
+            if (bad >= 0)
+            {
+                throw Fail(modelId, ModelLoadFailure.NonFiniteWeights, string.Create(CultureInfo.InvariantCulture, $"tensor '{StandardizerScaleName}' holds {scale[bad]} at position {bad}; a scale must be positive with a finite inverse."));
+            }
+
+            standardizer = new InputStandardizer(mean, scale);
+        }
+
+        return new ModelWeights(architecture, layers, standardizer);
     }
 
-    private static (ArchitectureInfo, Dictionary<string, TensorEntry>) ParseHeader(byte[] headerBytes, Guid? modelId)
+    private static (ArchitectureInfo, Dictionary<string, TensorEntry>, bool Standardized) ParseHeader(byte[] headerBytes, Guid? modelId)
     {
         JsonDocument document;
         try
@@ -191,9 +238,18 @@ internal static class SafetensorsCheckpoint
 
                 string? format = Text(metadata, "format");
                 string? version = Text(metadata, "format_version");
-                if (format != FormatName || version != FormatVersion)
+                if (format != FormatName || (version != FormatVersion && version != StandardizedFormatVersion))
                 {
-                    throw Fail(modelId, ModelLoadFailure.UnsupportedFormat, $"format '{format}' version '{version}' is not {FormatName} version {FormatVersion}.");
+                    throw Fail(modelId, ModelLoadFailure.UnsupportedFormat, $"format '{format}' version '{version}' is not {FormatName} version {FormatVersion} or {StandardizedFormatVersion}.");
+                }
+
+                bool standardized = version == StandardizedFormatVersion;
+                if (standardized != metadata.TryGetProperty(StandardizerMetadataKey, out _))
+                {
+                    throw Fail(
+                        modelId,
+                        ModelLoadFailure.MalformedHeader,
+                        standardized ? $"version {version} needs the metadata entry '{StandardizerMetadataKey}'." : $"version {version} has no input standardizer, yet the metadata names '{StandardizerMetadataKey}'.");
                 }
 
                 var architecture = new ArchitectureInfo(
@@ -224,7 +280,7 @@ internal static class SafetensorsCheckpoint
                     }
                 }
 
-                return (architecture, entries);
+                return (architecture, entries, standardized);
             }
             catch (Exception ex) when (ex is JsonException or FormatException or OverflowException or KeyNotFoundException or InvalidOperationException or ArgumentException)
             {
@@ -324,10 +380,19 @@ internal static class SafetensorsCheckpoint
     };
 
     private static List<(LinearLayerShape, TensorEntry, TensorEntry)> CheckLayout(
-        ArchitectureInfo architecture, Dictionary<string, TensorEntry> entries, long dataLength, Guid? modelId)
+        ArchitectureInfo architecture, Dictionary<string, TensorEntry> entries, bool standardized, long dataLength, Guid? modelId)
     {
         var layout = new List<(LinearLayerShape, TensorEntry, TensorEntry)>();
         var expectedNames = new HashSet<string>(StringComparer.Ordinal);
+        if (standardized)
+        {
+            // Accepted exactly when the metadata says the file holds a standardizer; refused as unexpected otherwise.
+            Expect(entries, StandardizerMeanName, [architecture.InputSize], dataLength, modelId);
+            Expect(entries, StandardizerScaleName, [architecture.InputSize], dataLength, modelId);
+            expectedNames.Add(StandardizerMeanName);
+            expectedNames.Add(StandardizerScaleName);
+        }
+
         foreach (LinearLayerShape layer in architecture.Layers)
         {
             TensorEntry weight = Expect(entries, layer.WeightName, [layer.OutputSize, layer.InputSize], dataLength, modelId);

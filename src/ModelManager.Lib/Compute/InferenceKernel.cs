@@ -26,6 +26,7 @@ internal sealed class InferenceKernel
 
     private readonly Layer[] _layers;
     private readonly int _maxWidth;
+    private readonly InputStandardizer? _standardizer;
 
     /// <summary>Builds the kernel over the given weights (kept by reference, not copied).</summary>
     /// <param name="weights">The weights.</param>
@@ -42,6 +43,7 @@ internal sealed class InferenceKernel
         InputSize = weights.Architecture.InputSize;
         _maxWidth = Math.Max(InputSize, _layers.Max(l => l.Out));
         Architecture = weights.Architecture;
+        _standardizer = weights.Standardizer;
     }
 
     /// <summary>Length of the embeddings the kernel takes.</summary>
@@ -50,14 +52,23 @@ internal sealed class InferenceKernel
     /// <summary>The architecture of the weights.</summary>
     public ArchitectureInfo Architecture { get; }
 
-    /// <summary>Reconstructs one embedding.</summary>
+    /// <summary>Reconstructs one embedding (on the embedding's own scale when the weights carry a standardizer).</summary>
     /// <param name="input">The embedding (length <see cref="InputSize"/>).</param>
     /// <param name="output">Receives the reconstruction (length <see cref="InputSize"/>).</param>
     public void Reconstruct(ReadOnlySpan<float> input, Span<float> output)
     {
         CheckLength(input.Length);
         CheckLength(output.Length);
-        ReconstructInto(input, output);
+        if (_standardizer is null)
+        {
+            ReconstructInto(input, output);
+            return;
+        }
+
+        Span<float> standardized = Scratch((2 * _maxWidth) + InputSize).Slice(2 * _maxWidth, InputSize);
+        _standardizer.Apply(input, standardized);
+        ReconstructInto(standardized, output);
+        _standardizer.Invert(output);
     }
 
     /// <summary>Mean squared reconstruction error of one embedding.</summary>
@@ -65,7 +76,10 @@ internal sealed class InferenceKernel
     /// <returns>The error.</returns>
     public double ReconstructionLoss(ReadOnlySpan<float> input) => ReconstructionLoss(input, [], []);
 
-    /// <summary>Mean squared reconstruction error, overall and per segment.</summary>
+    /// <summary>
+    /// Mean squared reconstruction error, overall and per segment; with a standardizer, of the
+    /// standardized embedding z = (x − mean) · (1 / scale) against the reconstruction of z.
+    /// </summary>
     /// <param name="input">The embedding.</param>
     /// <param name="segments">Segments to measure separately.</param>
     /// <param name="segmentErrors">Receives one error per segment.</param>
@@ -73,7 +87,15 @@ internal sealed class InferenceKernel
     public double ReconstructionLoss(ReadOnlySpan<float> input, ReadOnlySpan<EmbeddingSegment> segments, Span<double> segmentErrors)
     {
         CheckLength(input.Length);
-        Span<float> reconstruction = Scratch(2 * _maxWidth + InputSize).Slice(2 * _maxWidth, InputSize);
+        Span<float> scratch = Scratch((2 * _maxWidth) + (2 * InputSize));
+        Span<float> reconstruction = scratch.Slice(2 * _maxWidth, InputSize);
+        if (_standardizer is not null)
+        {
+            Span<float> standardized = scratch.Slice((2 * _maxWidth) + InputSize, InputSize);
+            _standardizer.Apply(input, standardized);
+            input = standardized;
+        }
+
         if (!(SecondCore is { } helper && helper.TryForward(this, input, reconstruction)))
         {
             ReconstructInto(input, reconstruction);
@@ -155,9 +177,21 @@ internal sealed class InferenceKernel
     {
         int count = errors.Length;
         int width = _maxWidth;
-        float[] buffers = ArrayPool<float>.Shared.Rent(2 * count * width);
+        float[] buffers = ArrayPool<float>.Shared.Rent((2 * count * width) + (_standardizer is null ? 0 : rows.Length));
         try
         {
+            if (_standardizer is not null)
+            {
+                // The same per-row transform as a single score, so batch errors stay equal bit for bit.
+                Span<float> standardized = buffers.AsSpan(2 * count * width, rows.Length);
+                for (int r = 0; r < count; r++)
+                {
+                    _standardizer.Apply(rows.Slice(r * InputSize, InputSize), standardized.Slice(r * InputSize, InputSize));
+                }
+
+                rows = standardized;
+            }
+
             ReadOnlySpan<float> current = rows;
             int stride = InputSize;
             for (int l = 0; l < _layers.Length; l++)

@@ -165,6 +165,8 @@ public static class ModelManagerServiceCollectionExtensions
 
         public bool RelativeMinDelta { get; set; } = defaults.RelativeMinDelta;
 
+        public bool Standardize { get; set; } = defaults.Standardize;
+
         public string Device { get; set; } = defaults.Device;
 
         public double Dropout { get; set; } = defaults.Dropout;
@@ -185,6 +187,7 @@ public static class ModelManagerServiceCollectionExtensions
             EarlyStoppingPatience = EarlyStoppingPatience,
             MinDelta = MinDelta,
             RelativeMinDelta = RelativeMinDelta,
+            Standardize = Standardize,
             Device = Device,
             Dropout = Dropout,
             Seed = Seed,

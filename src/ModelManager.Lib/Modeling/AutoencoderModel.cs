@@ -12,6 +12,13 @@ namespace AgeGroupAnomaly.Modeling;
 /// module's state-dict keys (<c>encoder.0.weight</c>, …, <c>decoder.0.weight</c>, …), so weights
 /// move between the two with a strict state-dict load.
 /// </summary>
+/// <remarks>
+/// A plain autoencoder: it takes the inputs its weights were trained on. When
+/// <see cref="ModelWeights.Standardizer"/> is set (the default since <c>TrainingConfig.Standardize</c>),
+/// those are standardized embeddings z = (x − mean) / scale, and a caller of
+/// <see cref="FromWeights"/> or <see cref="Module{T, TResult}.forward(T)"/> must standardize first;
+/// the module itself does not hold the transform.
+/// </remarks>
 public sealed class AutoencoderModel : Module<Tensor, Tensor>
 {
     private readonly Sequential _encoder;
@@ -60,7 +67,7 @@ public sealed class AutoencoderModel : Module<Tensor, Tensor>
         register_module("decoder", _decoder);
     }
 
-    /// <summary>Builds a model and loads the given weights into it (eval mode).</summary>
+    /// <summary>Builds a model and loads the given weights into it (eval mode); their standardizer, if any, is not part of the module: standardize inputs first.</summary>
     /// <param name="weights">Weights whose architecture defines the model.</param>
     /// <returns>The model, in eval mode.</returns>
     public static AutoencoderModel FromWeights(ModelWeights weights)

@@ -10,6 +10,15 @@ public sealed class ModelWeights
     /// <param name="architecture">The shape the arrays belong to.</param>
     /// <param name="layers">One entry per linear layer, in <see cref="ArchitectureInfo.Layers"/> order.</param>
     public ModelWeights(ArchitectureInfo architecture, IReadOnlyList<LayerWeights> layers)
+        : this(architecture, layers, null)
+    {
+    }
+
+    /// <summary>Creates weights with the transform their inputs go through, after checking every array against the architecture.</summary>
+    /// <param name="architecture">The shape the arrays belong to.</param>
+    /// <param name="layers">One entry per linear layer, in <see cref="ArchitectureInfo.Layers"/> order.</param>
+    /// <param name="standardizer">The per-feature input transform, or null for none (the identity).</param>
+    public ModelWeights(ArchitectureInfo architecture, IReadOnlyList<LayerWeights> layers, InputStandardizer? standardizer)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(layers);
@@ -31,8 +40,14 @@ public sealed class ModelWeights
             }
         }
 
+        if (standardizer is not null && standardizer.Dimension != architecture.InputSize)
+        {
+            throw new ArgumentException($"The standardizer has {standardizer.Dimension} features but the model takes {architecture.InputSize}.", nameof(standardizer));
+        }
+
         Architecture = architecture;
         Layers = layers;
+        Standardizer = standardizer;
     }
 
     /// <summary>The shape these weights belong to.</summary>
@@ -40,6 +55,16 @@ public sealed class ModelWeights
 
     /// <summary>Weights and biases per linear layer, in forward order.</summary>
     public IReadOnlyList<LayerWeights> Layers { get; }
+
+    /// <summary>
+    /// The per-feature transform applied to an embedding before the layers see it, or null when the
+    /// layers take raw embeddings (models trained with <c>TrainingConfig.Standardize</c> false, and
+    /// every checkpoint written before standardization existed).
+    /// </summary>
+    public InputStandardizer? Standardizer { get; }
+
+    /// <summary>The same layers with another input transform.</summary>
+    internal ModelWeights WithStandardizer(InputStandardizer? standardizer) => new(Architecture, Layers, standardizer);
 
     /// <summary>Named tensors in state-dict order: <c>encoder.0.weight</c>, <c>encoder.0.bias</c>, ….</summary>
     internal IEnumerable<(string Name, int[] Shape, float[] Values)> NamedTensors()
@@ -52,12 +77,12 @@ public sealed class ModelWeights
         }
     }
 
-    /// <summary>True when both hold the same architecture and bit-identical values.</summary>
+    /// <summary>True when both hold the same architecture and bit-identical values (standardizer included).</summary>
     /// <param name="other">The weights to compare with.</param>
     public bool BitwiseEquals(ModelWeights other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        if (!Architecture.Equals(other.Architecture))
+        if (!Architecture.Equals(other.Architecture) || (Standardizer is null ? other.Standardizer is not null : !Standardizer.BitwiseEquals(other.Standardizer)))
         {
             return false;
         }

@@ -161,8 +161,13 @@ public sealed class AutoencoderTrainer
         int[] trainRows = order[..trainCount];
         int[] validationRows = order[trainCount..];
 
-        var architecture = new ArchitectureInfo(data.Dimension, _config.HiddenSizes, _config.Dropout);
+        var architecture = new ArchitectureInfo(data.Dimension, _config.ResolveHiddenSizes(data.Dimension), _config.Dropout);
         TrainingLog.TrainingStarted(_logger, data.Rows, data.Dimension, trainCount, validationCount, architecture, deviceName);
+
+        // Fitted on every row the trainer is given (the rows the caller chose to train this model on),
+        // so the transform does not depend on the seeded split; both engines train on the standardized rows.
+        InputStandardizer? standardizer = _config.Standardize ? InputStandardizer.Fit(data.Values, data.Dimension) : null;
+        EmbeddingMatrix trainingData = standardizer is null ? data : EmbeddingMatrix.FromContiguous(standardizer.ApplyAll(data.Values), data.Dimension);
 
         // Managed seeded initialisation (torch.nn.Linear's distribution) on every path, so both engines start from the same weights.
         ModelWeights initial = WeightInitializer.Initialize(architecture, _config.Seed);
@@ -170,8 +175,8 @@ public sealed class AutoencoderTrainer
         try
         {
             using ITrainingEngine engine = deviceName == "cpu" && !UseReferenceEngine
-                ? new CpuTrainingEngine(initial, data.Values, Math.Min(_config.BatchSize, Math.Max(trainCount, validationCount)), _config.LearningRate, _config.Seed, _config.CpuThreads ?? Environment.ProcessorCount)
-                : TorchEngine(initial, data, deviceName, out module);
+                ? new CpuTrainingEngine(initial, trainingData.Values, Math.Min(_config.BatchSize, Math.Max(trainCount, validationCount)), _config.LearningRate, _config.Seed, _config.CpuThreads ?? Environment.ProcessorCount)
+                : TorchEngine(initial, trainingData, deviceName, out module);
             var scheduler = new PlateauSchedule(_config.LearningRate, factor: 0.5, patience: 5);
             var earlyStopping = new EarlyStopping(_config.EarlyStoppingPatience, _config.MinDelta, _config.RelativeMinDelta);
 
@@ -249,8 +254,10 @@ public sealed class AutoencoderTrainer
                 module.eval();
             }
 
-            // Calibrate with the same managed kernel that scores later, so a training row scores
-            // exactly its calibration error (no float32-vs-kernel rounding at the threshold).
+            best = best.WithStandardizer(standardizer);
+
+            // Calibrate with the same managed kernel (standardizer included) that scores later, so a
+            // training row scores exactly its calibration error (no float32-vs-kernel rounding at the threshold).
             double[] errors = new double[data.Rows];
             new InferenceKernel(best).ReconstructionLosses(data.Values, errors);
             var metrics = LossStatistics.FromLosses(errors);

@@ -118,7 +118,10 @@ public sealed class TrainedAutoencoder : IDisposable
         _model = model;
     }
 
-    /// <summary>The module holding the best epoch's weights, in eval mode (built on first use).</summary>
+    /// <summary>
+    /// The module holding the best epoch's weights, in eval mode (built on first use). It takes
+    /// standardized inputs when <see cref="TrainingResult.Weights"/> carries a standardizer.
+    /// </summary>
     /// <exception cref="ObjectDisposedException">After <see cref="Dispose"/>.</exception>
     public AutoencoderModel Model
     {

@@ -189,10 +189,16 @@ internal static class QualityMode
         };
     }
 
-    /// <summary>What a user could set through TrainingConfig (or do to the inputs) today, one change at a time, then combined.</summary>
+    /// <summary>
+    /// The levers measured before the library standardised and chose its hidden sizes, kept on their
+    /// old baseline (the former defaults: [256, 128, 64, 32], raw inputs) so they still mean what they
+    /// meant; the benchmark-side scalings are only applied on that raw baseline, never on top of the
+    /// library's own standardisation. Then the levers of the new defaults (marked "library").
+    /// </summary>
     private static IEnumerable<LibraryMethod> Levers(bool all)
     {
-        TrainingConfig baseline = TrainingConfig.Default;
+        TrainingConfig baseline = TrainingConfig.Default with { HiddenSizes = [256, 128, 64, 32], Standardize = false };
+        TrainingConfig library = TrainingConfig.Default;
         const string HalfQuarterRule = "HiddenSizes = [max(2, d/2), max(1, d/4)]";
         const string CappedRule = "HiddenSizes = [h, h/2], h = min(d, 64)";
         const string Std = "inputs standardised per feature (mean/std of the group's training rows)";
@@ -201,27 +207,27 @@ internal static class QualityMode
         var levers = new List<(bool Final, LibraryMethod Method)>
         {
             (true, new("hidden [d/2, d/4]", HalfQuarterRule, (d, _) => baseline with { HiddenSizes = HalfQuarter(d) })),
-            (true, new("hidden [min(d,64), /2]", CappedRule, (d, _) => baseline with { HiddenSizes = Capped(d) })),
+            (false, new("hidden [min(d,64), /2]", CappedRule, (d, _) => baseline with { HiddenSizes = Capped(d) })),
             (true, new("standardise", Std + ", default config", (_, _) => baseline, Scaling.PerFeature)),
-            (true, new("centre + global scale", Global + ", default config", (_, _) => baseline, Scaling.CentreGlobal)),
-            (true, new("dropout 0", "Dropout = 0", (_, _) => baseline with { Dropout = 0 })),
-            (true, new("epochs 300, patience 30", "Epochs = 300, EarlyStoppingPatience = 30", (_, _) => baseline with { Epochs = 300, EarlyStoppingPatience = 30 })),
-            (true, new("lr 0.003", "LearningRate = 0.003", (_, _) => baseline with { LearningRate = 0.003 })),
-            (true, new("[d/2, d/4] + standardise", HalfQuarterRule + ", " + Std, (d, _) => baseline with { HiddenSizes = HalfQuarter(d) }, Scaling.PerFeature)),
-            (true, new("[min(d,64), /2] + standardise", CappedRule + ", " + Std, (d, _) => baseline with { HiddenSizes = Capped(d) }, Scaling.PerFeature)),
-            (true, new("[d/2, d/4] + centre/global", HalfQuarterRule + ", " + Global, (d, _) => baseline with { HiddenSizes = HalfQuarter(d) }, Scaling.CentreGlobal)),
+            (false, new("centre + global scale", Global + ", default config", (_, _) => baseline, Scaling.CentreGlobal)),
+            (false, new("dropout 0", "Dropout = 0", (_, _) => baseline with { Dropout = 0 })),
+            (false, new("epochs 300, patience 30", "Epochs = 300, EarlyStoppingPatience = 30", (_, _) => baseline with { Epochs = 300, EarlyStoppingPatience = 30 })),
+            (false, new("lr 0.003", "LearningRate = 0.003", (_, _) => baseline with { LearningRate = 0.003 })),
+            (false, new("[d/2, d/4] + standardise", HalfQuarterRule + ", " + Std, (d, _) => baseline with { HiddenSizes = HalfQuarter(d) }, Scaling.PerFeature)),
+            (false, new("[min(d,64), /2] + standardise", CappedRule + ", " + Std, (d, _) => baseline with { HiddenSizes = Capped(d) }, Scaling.PerFeature)),
+            (false, new("[d/2, d/4] + centre/global", HalfQuarterRule + ", " + Global, (d, _) => baseline with { HiddenSizes = HalfQuarter(d) }, Scaling.CentreGlobal)),
             (false, new("[min(d,64), /2] + centre/global", CappedRule + ", " + Global, (d, _) => baseline with { HiddenSizes = Capped(d) }, Scaling.CentreGlobal)),
-            (true, new("[min(d,64), /2] + dropout 0", CappedRule + ", Dropout = 0", (d, _) => baseline with { HiddenSizes = Capped(d), Dropout = 0 })),
+            (false, new("[min(d,64), /2] + dropout 0", CappedRule + ", Dropout = 0", (d, _) => baseline with { HiddenSizes = Capped(d), Dropout = 0 })),
             (false, new("[min(d,64), /2] + std + dropout 0", CappedRule + ", Dropout = 0, " + Std, (d, _) => baseline with { HiddenSizes = Capped(d), Dropout = 0 }, Scaling.PerFeature)),
             (false, new("[min(d,64), /2] + std + batch 8", CappedRule + ", BatchSize = 8, " + Std, (d, _) => baseline with { HiddenSizes = Capped(d), BatchSize = 8 }, Scaling.PerFeature)),
             (false, new("[min(d,64), /2] + centre/global + batch 8", CappedRule + ", BatchSize = 8, " + Global, (d, _) => baseline with { HiddenSizes = Capped(d), BatchSize = 8 }, Scaling.CentreGlobal)),
             (false, new("[min(d,64), /2] + std + lr 0.003", CappedRule + ", LearningRate = 0.003, " + Std, (d, _) => baseline with { HiddenSizes = Capped(d), LearningRate = 0.003 }, Scaling.PerFeature)),
             (false, new("[min(d,64), /2] + std + validation 0.1", CappedRule + ", ValidationSplit = 0.1, " + Std, (d, _) => baseline with { HiddenSizes = Capped(d), ValidationSplit = 0.1 }, Scaling.PerFeature)),
             (false, new("[min(d,64), /2] + centre/global + dropout 0", CappedRule + ", Dropout = 0, " + Global, (d, _) => baseline with { HiddenSizes = Capped(d), Dropout = 0 }, Scaling.CentreGlobal)),
-            (true, new("[d/2, d/4] + std + dropout 0", HalfQuarterRule + ", Dropout = 0, " + Std, (d, _) => baseline with { HiddenSizes = HalfQuarter(d), Dropout = 0 }, Scaling.PerFeature)),
+            (false, new("[d/2, d/4] + std + dropout 0", HalfQuarterRule + ", Dropout = 0, " + Std, (d, _) => baseline with { HiddenSizes = HalfQuarter(d), Dropout = 0 }, Scaling.PerFeature)),
             (false, new("[d/2, d/4] + centre/global + dropout 0", HalfQuarterRule + ", Dropout = 0, " + Global, (d, _) => baseline with { HiddenSizes = HalfQuarter(d), Dropout = 0 }, Scaling.CentreGlobal)),
             (false, new("[d/2, 2] + centre/global", "HiddenSizes = [d/2, 2], " + Global, (d, _) => baseline with { HiddenSizes = [Math.Max(2, d / 2), 2] }, Scaling.CentreGlobal)),
-            (true, new("[d/2, 2] + standardise", "HiddenSizes = [d/2, 2], " + Std, (d, _) => baseline with { HiddenSizes = [Math.Max(2, d / 2), 2] }, Scaling.PerFeature)),
+            (false, new("[d/2, 2] + standardise", "HiddenSizes = [d/2, 2], " + Std, (d, _) => baseline with { HiddenSizes = [Math.Max(2, d / 2), 2] }, Scaling.PerFeature)),
             (false, new("[d/2, 4] + standardise", "HiddenSizes = [d/2, 4], " + Std, (d, _) => baseline with { HiddenSizes = [Math.Max(2, d / 2), 4] }, Scaling.PerFeature)),
             (false, new("[d/2, d/8] + standardise", "HiddenSizes = [d/2, max(1, d/8)], " + Std, (d, _) => baseline with { HiddenSizes = [Math.Max(2, d / 2), Math.Max(1, d / 8)] }, Scaling.PerFeature)),
             (false, new("[min(d,64), /4] + standardise", "HiddenSizes = [h, h/4], h = min(d, 64), " + Std, (d, _) => baseline with { HiddenSizes = [Math.Min(d, 64), Math.Max(1, Math.Min(d, 64) / 4)] }, Scaling.PerFeature)),
@@ -236,6 +242,9 @@ internal static class QualityMode
             (false, new("[d/2, 2] + standardise + dropout 0.3", "HiddenSizes = [d/2, 2], Dropout = 0.3, " + Std, (d, _) => baseline with { HiddenSizes = [Math.Max(2, d / 2), 2], Dropout = 0.3 }, Scaling.PerFeature)),
             (false, new("[d/2, d/4] + standardise + dropout 0.3", HalfQuarterRule + ", Dropout = 0.3, " + Std, (d, _) => baseline with { HiddenSizes = HalfQuarter(d), Dropout = 0.3 }, Scaling.PerFeature)),
             (false, new("[min(d,64), /2] + std + 300/30", CappedRule + ", Epochs = 300, patience 30, " + Std, (d, _) => baseline with { HiddenSizes = Capped(d), Epochs = 300, EarlyStoppingPatience = 30 }, Scaling.PerFeature)),
+            (true, new("library, Standardize = false", "TrainingConfig.Default with { Standardize = false } (automatic hidden sizes, raw inputs)", (_, _) => library with { Standardize = false })),
+            (true, new("library, hidden [256,128,64,32]", "TrainingConfig.Default with { HiddenSizes = [256, 128, 64, 32] } (standardised by the library)", (_, _) => library with { HiddenSizes = [256, 128, 64, 32] })),
+            (true, new("library, hidden [d/2, 2]", "TrainingConfig.Default with { HiddenSizes = [max(2, d/2), 2] } (standardised by the library)", (d, _) => library with { HiddenSizes = [Math.Max(2, d / 2), 2] })),
         };
         return levers.Where(l => all || l.Final).Select(l => l.Method);
     }

@@ -155,7 +155,7 @@ public sealed class SafetensorsCheckpointTests
     public void Read_UnknownFormatVersion_ThrowsUnsupportedFormat()
     {
         ModelWeights weights = CheckpointTestData.Weights();
-        string header = Header(weights).Replace("\"format_version\":\"1\"", "\"format_version\":\"2\"", StringComparison.Ordinal);
+        string header = Header(weights).Replace("\"format_version\":\"1\"", "\"format_version\":\"3\"", StringComparison.Ordinal);
 
         FluentActions.Invoking(() => Read(Rebuild(weights, header))).Should().Throw<ModelLoadingException>().Which.Reason.Should().Be(ModelLoadFailure.UnsupportedFormat);
     }
@@ -285,6 +285,94 @@ public sealed class SafetensorsCheckpointTests
             (name, entry) => name == "decoder.0.bias" ? entry.Replace("\"shape\":[8]", "\"shape\":\"8\"", StringComparison.Ordinal) : entry);
 
         ShouldFail(bytes, ModelLoadFailure.MalformedHeader, "tensor 'decoder.0.bias' field 'shape' is a JSON string, expected a JSON array");
+    }
+
+    private static ModelWeights Standardized()
+    {
+        ModelWeights weights = CheckpointTestData.Weights();
+        return weights.WithStandardizer(new InputStandardizer([0.5f, -1f, 2f, 0f, 3.25f, -0.125f], [1f, 0.25f, 4f, 1.5f, 2f, 0.75f]));
+    }
+
+    [Test]
+    public void SerializeThenRead_WithAStandardizer_ReturnsItBitIdentical()
+    {
+        ModelWeights weights = Standardized();
+
+        ModelWeights read = Read(SafetensorsCheckpoint.Serialize(weights), CheckpointTestData.Architecture);
+
+        read.Standardizer.Should().NotBeNull();
+        read.Standardizer!.Mean.ToArray().Should().Equal(weights.Standardizer!.Mean.ToArray());
+        read.Standardizer.Scale.ToArray().Should().Equal(weights.Standardizer.Scale.ToArray());
+        read.BitwiseEquals(weights).Should().BeTrue();
+        read.BitwiseEquals(CheckpointTestData.Weights()).Should().BeFalse("a standardizer is part of the weights");
+    }
+
+    [Test]
+    public void Serialize_WithAStandardizer_WritesVersion2TwoTensorsAndTheFormulaInTheMetadata()
+    {
+        byte[] bytes = SafetensorsCheckpoint.Serialize(Standardized());
+
+        using JsonDocument header = JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes)));
+        JsonElement root = header.RootElement;
+        JsonElement metadata = root.GetProperty("__metadata__");
+        metadata.GetProperty("format_version").GetString().Should().Be("2");
+        metadata.GetProperty("input_standardizer").GetString().Should().Contain("(x - input_standardizer.mean) / input_standardizer.scale");
+        foreach (string name in new[] { "input_standardizer.mean", "input_standardizer.scale" })
+        {
+            root.GetProperty(name).GetProperty("dtype").GetString().Should().Be("F32");
+            root.GetProperty(name).GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).Should().Equal(6);
+        }
+    }
+
+    [Test]
+    public void Read_AFileWithoutAStandardizer_HasNone()
+    {
+        // An old (version 1) file, written by hand as before standardization existed.
+        ModelWeights read = Read(CheckpointTestData.NameSortedFile(CheckpointTestData.Weights()), CheckpointTestData.Architecture);
+
+        read.Standardizer.Should().BeNull("an old file means the identity transform");
+        read.BitwiseEquals(CheckpointTestData.Weights()).Should().BeTrue();
+    }
+
+    [Test]
+    public void Read_StandardizerTensorsWithoutTheMetadata_AreRefusedAsUnexpected()
+    {
+        ModelWeights weights = Standardized();
+        string header = Header(weights)
+            .Replace("\"format_version\":\"2\"", "\"format_version\":\"1\"", StringComparison.Ordinal);
+        header = System.Text.RegularExpressions.Regex.Replace(header, "\"input_standardizer\":\"[^\"]*\",?", string.Empty).Replace(",}", "}", StringComparison.Ordinal);
+
+        ShouldFail(Rebuild(weights, header), ModelLoadFailure.InvalidTensorLayout, "unexpected tensor 'input_standardizer.");
+    }
+
+    [Test]
+    public void Read_Version2WithoutTheStandardizerMetadata_IsRefused()
+    {
+        ModelWeights weights = Standardized();
+        string header = System.Text.RegularExpressions.Regex.Replace(Header(weights), "\"input_standardizer\":\"[^\"]*\",?", string.Empty).Replace(",}", "}", StringComparison.Ordinal);
+
+        ShouldFail(Rebuild(weights, header), ModelLoadFailure.MalformedHeader, "input_standardizer");
+    }
+
+    [Test]
+    public void Read_Version2WithoutTheStandardizerTensors_IsRefused()
+    {
+        ModelWeights plain = CheckpointTestData.Weights();
+        string header = Header(plain).Replace("\"format_version\":\"1\"", "\"format_version\":\"2\",\"input_standardizer\":\"z\"", StringComparison.Ordinal);
+
+        ShouldFail(Rebuild(plain, header), ModelLoadFailure.InvalidTensorLayout, "input_standardizer.mean", "missing");
+    }
+
+    [Test]
+    public void Read_AStandardizerScaleOfZero_IsRefused()
+    {
+        ModelWeights weights = Standardized();
+        byte[] bytes = SafetensorsCheckpoint.Serialize(weights);
+        // The scale is the last tensor written: zero its first value.
+        int scaleStart = bytes.Length - (6 * sizeof(float));
+        BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(scaleStart), 0f);
+
+        ShouldFail(bytes, ModelLoadFailure.NonFiniteWeights, "input_standardizer.scale");
     }
 
     private static void ShouldFail(byte[] bytes, ModelLoadFailure reason, params string[] messageParts)

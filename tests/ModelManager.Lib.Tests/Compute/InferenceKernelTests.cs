@@ -56,6 +56,54 @@ public sealed class InferenceKernelTests
     }
 
     [Test]
+    public void ReconstructionLosses_WithAStandardizer_EqualScoringEachRowAloneBitForBit()
+    {
+        torch.manual_seed(13);
+        using var model = new AutoencoderModel(37, [20, 9, 5]);
+        float[][] rows = TestData.Embeddings(151, 37, seed: 5, scale: 30f, offset: 7f);
+        float[] flat = [.. rows.SelectMany(r => r)];
+        ModelWeights weights = model.ToWeights().WithStandardizer(InputStandardizer.Fit(flat, 37));
+        var kernel = new InferenceKernel(weights);
+
+        var batch = new double[rows.Length];
+        kernel.ReconstructionLosses(flat, batch);
+
+        batch.Should().Equal(rows.Select(r => kernel.ReconstructionLoss(r)));
+        new InferenceKernel(model.ToWeights()).ReconstructionLoss(rows[0]).Should().NotBe(batch[0], "the standardizer is applied");
+    }
+
+    [Test]
+    public void ReconstructionLoss_WithAStandardizer_IsTheTorchModelsErrorOnTheStandardizedInput()
+    {
+        torch.manual_seed(14);
+        using var model = new AutoencoderModel(16, [8, 4]);
+        model.eval();
+        float[][] rows = TestData.Embeddings(5, 16, seed: 6, scale: 100f, offset: -3f);
+        InputStandardizer standardizer = InputStandardizer.Fit([.. rows.SelectMany(r => r)], 16);
+        var kernel = new InferenceKernel(model.ToWeights().WithStandardizer(standardizer));
+        using var noGrad = torch.no_grad();
+
+        foreach (float[] row in rows)
+        {
+            // As a PyTorch user reproduces it: z = (x - mean) / scale; mean((model(z) - z)^2).
+            float[] z = [.. row.Select((v, j) => (v - standardizer.Mean.Span[j]) / standardizer.Scale.Span[j])];
+            using var x = torch.tensor(z, [1, 16]);
+            using var mse = torch.nn.functional.mse_loss(model.forward(x), x);
+            double expected = mse.item<float>();
+
+            kernel.ReconstructionLoss(row).Should().BeApproximately(expected, Math.Abs(expected) * 1e-4);
+        }
+
+        float[] reconstruction = new float[16];
+        kernel.Reconstruct(rows[0], reconstruction);
+        float[] standardizedReconstruction = new float[16];
+        new InferenceKernel(model.ToWeights()).Reconstruct(standardizer.ApplyAll(rows[0]), standardizedReconstruction);
+        reconstruction.Should().Equal(
+            standardizedReconstruction.Select((v, j) => (v * standardizer.Scale.Span[j]) + standardizer.Mean.Span[j]),
+            "the reconstruction is mapped back to the input's scale");
+    }
+
+    [Test]
     public void ReconstructionLoss_WithSegments_ReportsEachSegmentsMeanSquaredError()
     {
         torch.manual_seed(13);

@@ -155,6 +155,7 @@ public sealed class ServiceCollectionTests
                   "EarlyStoppingPatience": 7,
                   "MinDelta": 0.001,
                   "RelativeMinDelta": false,
+                  "Standardize": false,
                   "Device": "cpu",
                   "Dropout": 0.05,
                   "Seed": 9,
@@ -182,9 +183,13 @@ public sealed class ServiceCollectionTests
         options.DefaultTrainingConfig.Should().Be(new AgeGroupAnomaly.Training.TrainingConfig
         {
             HiddenSizes = [64, 32], LearningRate = 0.002, BatchSize = 16, Epochs = 50, ValidationSplit = 0.25, EarlyStoppingPatience = 7,
-            MinDelta = 0.001, RelativeMinDelta = false, Device = "cpu", Dropout = 0.05, Seed = 9, ThresholdPercentile = 99, CpuThreads = 1,
+            MinDelta = 0.001, RelativeMinDelta = false, Standardize = false, Device = "cpu", Dropout = 0.05, Seed = 9, ThresholdPercentile = 99, CpuThreads = 1,
         });
-        AgeGroupAnomaly.Training.TrainingConfig.Default.HiddenSizes.Should().Equal([256, 128, 64, 32], "binding never changes the shared defaults");
+        AgeGroupAnomaly.Training.TrainingConfig.Default.HiddenSizes.Should().BeEmpty("binding never changes the shared defaults (automatic hidden sizes)");
+        AgeGroupAnomaly.Training.TrainingConfig.Default.Standardize.Should().BeTrue("binding never changes the shared defaults");
+        typeof(AgeGroupAnomaly.Training.TrainingConfig).GetProperties().Where(p => p.CanWrite).Select(p => p.Name).Should().BeSubsetOf(
+            ["HiddenSizes", "LearningRate", "BatchSize", "Epochs", "ValidationSplit", "EarlyStoppingPatience", "MinDelta", "RelativeMinDelta", "Standardize", "Device", "Dropout", "Seed", "ThresholdPercentile", "CpuThreads"],
+            "a new training field must be added to this test's JSON");
         typeof(ModelManagerOptions).GetProperties().Select(p => p.Name).Should().BeSubsetOf(
             ["CheckpointDirectory", "CacheCapacity", "ActiveModelsRefreshInterval", "SplitSingleScoresAcrossCores", "MaxConcurrentTrainings", "AllowOverlappingRanges", "Segments", "DefaultTrainingConfig"],
             "a new option must be added to this test's JSON");

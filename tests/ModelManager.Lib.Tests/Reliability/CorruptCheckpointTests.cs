@@ -112,7 +112,7 @@ public sealed class CorruptCheckpointTests
         yield return new("NaN weight, record hash updated", f => WithLastFloat(f, float.NaN), true, ModelLoadFailure.NonFiniteWeights);
         yield return new("+∞ weight, record hash updated", f => WithLastFloat(f, float.PositiveInfinity), true, ModelLoadFailure.NonFiniteWeights);
         yield return new("−∞ weight, record hash updated", f => WithLastFloat(f, float.NegativeInfinity), true, ModelLoadFailure.NonFiniteWeights);
-        yield return new("unknown format version, record hash updated", f => WithHeader(f, Header(f).Replace("\"format_version\":\"1\"", "\"format_version\":\"9\"", StringComparison.Ordinal)), true, ModelLoadFailure.UnsupportedFormat);
+        yield return new("unknown format version, record hash updated", f => WithHeader(f, System.Text.RegularExpressions.Regex.Replace(Header(f), "\"format_version\":\"[0-9]+\"", "\"format_version\":\"9\"")), true, ModelLoadFailure.UnsupportedFormat);
     }
 
     [TestCaseSource(nameof(Corruptions))]
@@ -234,7 +234,9 @@ public sealed class CorruptCheckpointTests
     [TestCase(100L * 1024 * 1024 * 1024)]
     public async Task SparseFileLargerThanItsArchitectureAllows_IsRefusedAsTooLargeWithoutReadingIt(long extra)
     {
-        long bound = 8 + SafetensorsCheckpoint.MaxHeaderBytes + (4 * new AgeGroupAnomaly.Modeling.ArchitectureInfo(ReliabilityFixture.Dimension, [8, 4], 0.1).TotalParameters);
+        long bound = 8 + SafetensorsCheckpoint.MaxHeaderBytes
+            + (4 * (new AgeGroupAnomaly.Modeling.ArchitectureInfo(ReliabilityFixture.Dimension, [8, 4], 0.1).TotalParameters + (2 * ReliabilityFixture.Dimension))); // + the standardizer's mean and scale
+        bound.Should().Be(SafetensorsCheckpoint.MaxFileBytes(new AgeGroupAnomaly.Modeling.ArchitectureInfo(ReliabilityFixture.Dimension, [8, 4], 0.1)));
         using (var stream = new FileStream(_path, FileMode.Open, FileAccess.Write))
         {
             stream.SetLength(bound + extra); // sparse: the file system stores no data blocks for it

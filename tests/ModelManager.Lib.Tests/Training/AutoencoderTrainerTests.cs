@@ -44,7 +44,7 @@ public sealed class AutoencoderTrainerTests
     {
         float[][] data = TestData.Embeddings(150, 16, seed: 7);
         // A large learning rate makes the validation loss bounce, so the best epoch is not the last.
-        var config = Small with { LearningRate = 0.1, Epochs = 12, EarlyStoppingPatience = 100 };
+        var config = Small with { LearningRate = 0.1, Epochs = 12, EarlyStoppingPatience = 100, Standardize = false };
 
         using TrainedAutoencoder trained = new AutoencoderTrainer(config).Train(data);
         TrainingResult r = trained.Result;
@@ -237,7 +237,7 @@ public sealed class AutoencoderTrainerTests
     {
         float[][] data = TestData.Embeddings(40, 16, scale: 1e30f);
 
-        FluentActions.Invoking(() => new AutoencoderTrainer(Small).Train(data))
+        FluentActions.Invoking(() => new AutoencoderTrainer(Small with { Standardize = false }).Train(data))
             .Should().Throw<AutoencoderTrainingException>().WithMessage("*epoch 1*");
     }
 
@@ -246,7 +246,7 @@ public sealed class AutoencoderTrainerTests
     {
         float[][] data = TestData.Embeddings(40, 16, scale: 1000f);
 
-        using TrainedAutoencoder trained = new AutoencoderTrainer(Small).Train(data);
+        using TrainedAutoencoder trained = new AutoencoderTrainer(Small with { Standardize = false }).Train(data);
 
         trained.Result.StopReason.Should().Be(StopReason.EmergencyStop);
         trained.Result.EpochsTrained.Should().Be(1);
@@ -305,6 +305,62 @@ public sealed class AutoencoderTrainerTests
         DisposeScopeManager.Statistics.ThreadTotalLiveCount.Should().Be(before);
     }
 
+    [Test]
+    public void Train_ByDefault_StandardizesOnTheRowsItIsGivenAndChoosesTheHiddenSizesFromTheDimension()
+    {
+        float[][] data = TestData.Embeddings(60, 16, seed: 8, scale: 50f, offset: 10f);
+
+        using TrainedAutoencoder trained = new AutoencoderTrainer(TrainingConfig.Default with { Epochs = 3 }).Train(data);
+        TrainingResult r = trained.Result;
+
+        r.Architecture.HiddenSizes.Should().Equal(8, 4);
+        r.Weights.Architecture.Should().Be(r.Architecture);
+        r.Weights.Standardizer.Should().NotBeNull();
+        r.Weights.Standardizer!.BitwiseEquals(InputStandardizer.Fit([.. data.SelectMany(x => x)], 16)).Should().BeTrue();
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public void Train_ATrainingRow_ScoresExactlyItsCalibrationError(bool standardize)
+    {
+        float[][] data = TestData.Embeddings(80, 16, seed: 9, scale: 20f, offset: 5f);
+
+        using TrainedAutoencoder trained = new AutoencoderTrainer(Small with { Standardize = standardize }).Train(data);
+        TrainingResult r = trained.Result;
+        var kernel = new AgeGroupAnomaly.Compute.InferenceKernel(r.Weights);
+
+        double[] single = [.. data.Select(row => kernel.ReconstructionLoss(row))];
+        single.Order().Should().Equal(r.Metrics.SortedLosses);
+        single.Should().Contain(r.Threshold);
+        (r.Weights.Standardizer is not null).Should().Be(standardize);
+    }
+
+    [Test]
+    public void Train_WithTheOriginalConfig_UsesItsHiddenSizesAndRawInputs()
+    {
+        float[][] data = TestData.Embeddings(40, 16, seed: 10, scale: 3f);
+        var original = TrainingConfig.Original with { Epochs = 2 };
+
+        using TrainedAutoencoder trained = new AutoencoderTrainer(original).Train(data);
+        TrainingResult r = trained.Result;
+
+        r.Architecture.HiddenSizes.Should().Equal(256, 128, 64, 32);
+        r.Weights.Standardizer.Should().BeNull();
+        // The same as spelling the original service out by hand: nothing else differs.
+        var spelledOut = TrainingConfig.Default with { HiddenSizes = [256, 128, 64, 32], Standardize = false, RelativeMinDelta = false, Epochs = 2 };
+        using TrainedAutoencoder byHand = new AutoencoderTrainer(spelledOut).Train(data);
+        r.Weights.BitwiseEquals(byHand.Result.Weights).Should().BeTrue();
+        r.Metrics.SortedLosses.Should().Equal(byHand.Result.Metrics.SortedLosses);
+        // Raw inputs: the kernel's error is the plain mean squared difference to the raw row.
+        float[] reconstruction = new float[16];
+        var kernel = new AgeGroupAnomaly.Compute.InferenceKernel(r.Weights);
+        kernel.Reconstruct(data[0], reconstruction);
+        double raw = data[0].Zip(reconstruction, (a, b) => ((double)a - b) * ((double)a - b)).Sum() / 16;
+        kernel.ReconstructionLoss(data[0]).Should().BeApproximately(raw, raw * 1e-12);
+        AgeGroupAnomaly.Checkpoints.SafetensorsCheckpoint.Serialize(r.Weights).Should().NotBeEmpty();
+        System.Text.Encoding.UTF8.GetString(AgeGroupAnomaly.Checkpoints.SafetensorsCheckpoint.Serialize(r.Weights)).Should().NotContain("input_standardizer", "an unstandardized model is written as before (version 1)");
+    }
+
     /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
     [TestCase(0.05f, true)]
     [TestCase(5f, true)]
@@ -313,7 +369,7 @@ public sealed class AutoencoderTrainerTests
     {
         // Embeddings on the scale the issue saw (values ~0.05, losses ~1e-3) and 100 times larger.
         float[][] data = [.. TestData.Embeddings(120, 16, seed: 4).Select(r => r.Select(v => v * scale).ToArray())];
-        var config = Small with { Epochs = 60, EarlyStoppingPatience = 5, RelativeMinDelta = relative };
+        var config = Small with { Epochs = 60, EarlyStoppingPatience = 5, RelativeMinDelta = relative, Standardize = false }; // the raw scale is the point
 
         using TrainedAutoencoder trained = new AutoencoderTrainer(config).Train(data);
         if (!relative)

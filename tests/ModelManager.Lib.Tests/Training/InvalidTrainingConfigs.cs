@@ -12,7 +12,6 @@ internal static class InvalidTrainingConfigs
         var d = TrainingConfig.Default;
         return
         [
-            (d with { HiddenSizes = [] }, "HiddenSizes", "empty"),
             (d with { HiddenSizes = [16, 0] }, "HiddenSizes", "HiddenSizes[1] is 0"),
             (d with { HiddenSizes = [-4] }, "HiddenSizes", "-4"),
             (d with { LearningRate = 0 }, "LearningRate", "(0, 1]"),

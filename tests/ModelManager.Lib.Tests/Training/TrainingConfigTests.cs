@@ -12,7 +12,8 @@ public sealed class TrainingConfigTests
     {
         var config = TrainingConfig.Default;
 
-        config.HiddenSizes.Should().Equal(256, 128, 64, 32);
+        config.HiddenSizes.Should().BeEmpty("empty means automatic");
+        config.Standardize.Should().BeTrue();
         config.LearningRate.Should().Be(0.001);
         config.BatchSize.Should().Be(32);
         config.Epochs.Should().Be(100);
@@ -26,6 +27,46 @@ public sealed class TrainingConfigTests
         config.CpuThreads.Should().BeNull();
         config.Invoking(c => c.Validate()).Should().NotThrow();
     }
+
+    [Test]
+    public void Original_HasTheOriginalServicesHiddenSizesAndNoStandardization()
+    {
+        TrainingConfig.Original.HiddenSizes.Should().Equal(256, 128, 64, 32);
+        TrainingConfig.Original.Standardize.Should().BeFalse();
+        TrainingConfig.Original.RelativeMinDelta.Should().BeFalse();
+        TrainingConfig.Original.ResolveHiddenSizes(13).Should().Equal(256, 128, 64, 32);
+    }
+
+    [TestCase(832, new[] { 256, 128, 64, 32 })]
+    [TestCase(512, new[] { 256, 128, 64, 32 })]
+    [TestCase(511, new[] { 255, 127 })]
+    [TestCase(64, new[] { 32, 16 })]
+    [TestCase(30, new[] { 15, 7 })]
+    [TestCase(13, new[] { 6, 3 })]
+    [TestCase(6, new[] { 3, 2 })]
+    [TestCase(2, new[] { 2, 2 })]
+    [TestCase(1, new[] { 2, 2 })]
+    public void AutomaticHiddenSizes_AreHalfAndQuarterOfTheInputClampedTo2_OrTheOriginalsFrom512On(int inputSize, int[] expected)
+    {
+        TrainingConfig.AutomaticHiddenSizes(inputSize).Should().Equal(expected);
+        TrainingConfig.Default.ResolveHiddenSizes(inputSize).Should().Equal(expected);
+        (TrainingConfig.Default with { HiddenSizes = default }).ResolveHiddenSizes(inputSize).Should().Equal(expected);
+    }
+
+    [Test]
+    public void ResolveHiddenSizes_WithSizesSet_ReturnsThem() =>
+        (TrainingConfig.Default with { HiddenSizes = [7, 5] }).ResolveHiddenSizes(100).Should().Equal(7, 5);
+
+    [Test]
+    public void Validate_WithAutomaticHiddenSizes_Passes()
+    {
+        (TrainingConfig.Default with { HiddenSizes = [] }).Invoking(c => c.Validate()).Should().NotThrow();
+        (TrainingConfig.Default with { HiddenSizes = default }).Invoking(c => c.Validate()).Should().NotThrow();
+    }
+
+    [Test]
+    public void Equals_TellsStandardizeApart() =>
+        (TrainingConfig.Default with { Standardize = false }).Should().NotBe(TrainingConfig.Default);
 
     private static IEnumerable<TestCaseData> InvalidConfigs() =>
         InvalidTrainingConfigs.All.Select(c => new TestCaseData(c.Config, c.Field, c.Fragment).SetArgDisplayNames($"{c.Field}: {c.Fragment}"));

@@ -1,0 +1,168 @@
+using System.Globalization;
+
+namespace AgeGroupAnomaly.Modeling;
+
+/// <summary>
+/// The per-feature transform a model's inputs go through before the autoencoder sees them:
+/// z = (x − <see cref="Mean"/>) / <see cref="Scale"/>. The trainer fits it on the rows it trains on
+/// (mean and population standard deviation per feature, no scale below half the median of the
+/// features' standard deviations), the checkpoint stores it, and scoring applies it; a model's score
+/// is the mean squared difference between z and the autoencoder's reconstruction of z.
+/// </summary>
+/// <remarks>
+/// The floor keeps near-constant features (for example the slots of a one-hot code) from being
+/// blown up into noise. The managed kernel multiplies by a precomputed 1 / scale in float32.
+/// </remarks>
+public sealed class InputStandardizer
+{
+    /// <summary>The floor on each feature's scale, as a fraction of the median feature standard deviation.</summary>
+    public const double ScaleFloorFraction = 0.5;
+
+    private readonly float[] _mean;
+    private readonly float[] _scale;
+    private readonly float[] _inverseScale;
+
+    /// <summary>Creates a standardizer from stored values.</summary>
+    /// <param name="mean">Per-feature mean (finite).</param>
+    /// <param name="scale">Per-feature scale (finite and positive), same length as <paramref name="mean"/>.</param>
+    /// <exception cref="ArgumentException">The lengths differ, are zero, or a value is out of range.</exception>
+    public InputStandardizer(ReadOnlySpan<float> mean, ReadOnlySpan<float> scale)
+    {
+        if (mean.Length == 0 || mean.Length != scale.Length)
+        {
+            throw new ArgumentException($"Mean and scale need the same, non-zero length; got {mean.Length} and {scale.Length}.", nameof(scale));
+        }
+
+        for (int j = 0; j < mean.Length; j++)
+        {
+            if (!float.IsFinite(mean[j]))
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Mean[{j}] is {mean[j]}; it must be finite."), nameof(mean));
+            }
+
+            if (!(float.IsFinite(scale[j]) && scale[j] > 0 && float.IsFinite(1f / scale[j])))
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Scale[{j}] is {scale[j]}; it must be a finite positive number with a finite inverse."), nameof(scale));
+            }
+        }
+
+        _mean = mean.ToArray();
+        _scale = scale.ToArray();
+        _inverseScale = new float[_scale.Length];
+        for (int j = 0; j < _scale.Length; j++)
+        {
+            _inverseScale[j] = 1f / _scale[j];
+        }
+    }
+
+    /// <summary>Number of features.</summary>
+    public int Dimension => _mean.Length;
+
+    /// <summary>Per-feature mean subtracted from the input.</summary>
+    public ReadOnlyMemory<float> Mean => _mean;
+
+    /// <summary>Per-feature scale the centred input is divided by.</summary>
+    public ReadOnlyMemory<float> Scale => _scale;
+
+    /// <summary>
+    /// Fits mean and scale on row-major rows: per feature the mean and the population standard
+    /// deviation, raised to <see cref="ScaleFloorFraction"/> × the median standard deviation; a scale
+    /// that is still zero (every feature constant) becomes 1.
+    /// </summary>
+    /// <param name="rows">Rows × <paramref name="dimension"/> values.</param>
+    /// <param name="dimension">Length of one row.</param>
+    /// <returns>The fitted standardizer.</returns>
+    public static InputStandardizer Fit(ReadOnlySpan<float> rows, int dimension)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 1);
+        if (rows.Length == 0 || rows.Length % dimension != 0)
+        {
+            throw new ArgumentException($"{rows.Length} values are not a positive number of rows of {dimension}.", nameof(rows));
+        }
+
+        int count = rows.Length / dimension;
+        double[] mean = new double[dimension];
+        double[] variance = new double[dimension];
+        for (int r = 0; r < count; r++)
+        {
+            ReadOnlySpan<float> row = rows.Slice(r * dimension, dimension);
+            for (int j = 0; j < dimension; j++)
+            {
+                mean[j] += row[j];
+            }
+        }
+
+        for (int j = 0; j < dimension; j++)
+        {
+            mean[j] /= count;
+        }
+
+        for (int r = 0; r < count; r++)
+        {
+            ReadOnlySpan<float> row = rows.Slice(r * dimension, dimension);
+            for (int j = 0; j < dimension; j++)
+            {
+                double delta = row[j] - mean[j];
+                variance[j] += delta * delta;
+            }
+        }
+
+        double[] std = [.. variance.Select(v => Math.Sqrt(v / count))];
+        double[] sorted = [.. std.Order()];
+        double median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+        double floor = ScaleFloorFraction * median;
+        float[] meanOut = new float[dimension];
+        float[] scaleOut = new float[dimension];
+        for (int j = 0; j < dimension; j++)
+        {
+            meanOut[j] = (float)mean[j];
+            float scale = (float)Math.Max(std[j], floor);
+            scaleOut[j] = scale > 0 && float.IsFinite(1f / scale) ? scale : 1f;
+        }
+
+        return new InputStandardizer(meanOut, scaleOut);
+    }
+
+    /// <summary>z = (x − mean) · (1 / scale) for one row, in float32, the same for every caller.</summary>
+    internal void Apply(ReadOnlySpan<float> row, Span<float> target)
+    {
+        float[] mean = _mean, inverse = _inverseScale;
+        for (int j = 0; j < mean.Length; j++)
+        {
+            target[j] = (row[j] - mean[j]) * inverse[j];
+        }
+    }
+
+    /// <summary>Standardizes many row-major rows into a new array.</summary>
+    internal float[] ApplyAll(ReadOnlySpan<float> rows)
+    {
+        int d = Dimension;
+        float[] result = new float[rows.Length];
+        for (int start = 0; start < rows.Length; start += d)
+        {
+            Apply(rows.Slice(start, d), result.AsSpan(start, d));
+        }
+
+        return result;
+    }
+
+    /// <summary>x = z · scale + mean: maps a reconstruction back to the input's scale.</summary>
+    internal void Invert(Span<float> values)
+    {
+        for (int j = 0; j < _mean.Length; j++)
+        {
+            values[j] = (values[j] * _scale[j]) + _mean[j];
+        }
+    }
+
+    /// <summary>True when both hold bit-identical means and scales.</summary>
+    /// <param name="other">The standardizer to compare with.</param>
+    /// <returns>Whether they are equal bit for bit.</returns>
+    public bool BitwiseEquals(InputStandardizer? other) =>
+        other is not null
+        && System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(_mean.AsSpan()).SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(other._mean.AsSpan()))
+        && System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(_scale.AsSpan()).SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(other._scale.AsSpan()));
+
+    /// <summary>The mean and scale as arrays (the checkpoint writes them).</summary>
+    internal (float[] Mean, float[] Scale) Arrays => (_mean, _scale);
+}

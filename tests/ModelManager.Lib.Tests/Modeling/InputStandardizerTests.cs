@@ -1,0 +1,80 @@
+using AgeGroupAnomaly.Modeling;
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace AgeGroupAnomaly.Tests.Modeling;
+
+[TestFixture]
+public sealed class InputStandardizerTests
+{
+    [Test]
+    public void Fit_GivesEachFeaturesMeanAndPopulationStd()
+    {
+        // Feature 0: 1, 3 (mean 2, std 1); feature 1: 10, 30 (mean 20, std 10); feature 2: 0, 4 (mean 2, std 2).
+        float[] rows = [1, 10, 0, 3, 30, 4];
+
+        InputStandardizer s = InputStandardizer.Fit(rows, 3);
+
+        s.Dimension.Should().Be(3);
+        s.Mean.ToArray().Should().Equal(2f, 20f, 2f);
+        s.Scale.ToArray().Should().Equal([1f, 10f, 2f], "the median std is 2, so the floor (1) changes nothing here");
+    }
+
+    [Test]
+    public void Fit_AConstantFeature_GetsTheFloorNotAZeroScale()
+    {
+        // Stds 0 (constant), 2, 4, 6: median 3, floor 1.5.
+        float[] rows = [5, 0, 0, 0, 5, 4, 8, 12];
+
+        InputStandardizer s = InputStandardizer.Fit(rows, 4);
+
+        s.Scale.ToArray().Should().Equal(1.5f, 2f, 4f, 6f);
+        s.Mean.ToArray()[0].Should().Be(5f);
+        float[] z = new float[4];
+        s.Apply([5, 0, 0, 0], z);
+        z.Should().OnlyContain(v => float.IsFinite(v));
+        z[0].Should().Be(0f);
+    }
+
+    [Test]
+    public void Fit_ASmallScaleBelowTheFloor_IsRaisedToHalfTheMedian()
+    {
+        // Stds 0.01, 1, 1: median 1, floor 0.5.
+        float[] rows = [0, 0, 0, 0.02f, 2, 2];
+
+        InputStandardizer.Fit(rows, 3).Scale.ToArray().Should().Equal(0.5f, 1f, 1f);
+    }
+
+    [Test]
+    public void Fit_EveryFeatureConstant_GetsScaleOne()
+    {
+        float[] rows = [3, 7, 3, 7, 3, 7];
+
+        InputStandardizer s = InputStandardizer.Fit(rows, 2);
+
+        s.Scale.ToArray().Should().Equal(1f, 1f);
+        s.Mean.ToArray().Should().Equal(3f, 7f);
+    }
+
+    [Test]
+    public void Apply_SubtractsTheMeanAndMultipliesByTheInverseScale()
+    {
+        var s = new InputStandardizer([1f, -2f], [4f, 0.5f]);
+        float[] z = new float[2];
+
+        s.Apply([3f, 1f], z);
+
+        z.Should().Equal((3f - 1f) * (1f / 4f), (1f + 2f) * (1f / 0.5f));
+    }
+
+    [TestCase(0f)]
+    [TestCase(-1f)]
+    [TestCase(float.NaN)]
+    [TestCase(float.PositiveInfinity)]
+    public void Constructor_ScaleNotFinitePositive_Throws(float scale) =>
+        FluentActions.Invoking(() => new InputStandardizer([0f], [scale])).Should().Throw<ArgumentException>().WithMessage("*Scale[0]*");
+
+    [Test]
+    public void Constructor_LengthsDiffer_Throws() =>
+        FluentActions.Invoking(() => new InputStandardizer([0f, 1f], [1f])).Should().Throw<ArgumentException>();
+}
