@@ -211,7 +211,11 @@ public sealed class ModelManager : IDisposable
         return _scorer.Losses(model, embeddings, [.. Enumerable.Range(0, embeddings.Count)]);
     }
 
-    /// <summary>The trained module of a model (built from the cached weights). The caller owns and disposes it.</summary>
+    /// <summary>
+    /// The trained module of a model (built from the cached weights). The caller owns and disposes it.
+    /// A model trained with <see cref="TrainingConfig.Standardize"/> takes standardised inputs:
+    /// apply <see cref="ModelWeights.Standardizer"/> of <see cref="TrainingResult.Weights"/> first.
+    /// </summary>
     /// <param name="modelId">The model.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The module in eval mode.</returns>
