@@ -57,7 +57,7 @@ public sealed class ModelManager : IDisposable
             new ActiveModelRouter(store, options.ActiveModelsRefreshInterval, TimeProvider.System),
             new ModelCache(options.CacheCapacity),
             new ModelLoader(store, checkpoints, _secondCore, _logger).LoadAsync);
-        _scorer = new ModelScorer(options.Segments);
+        _scorer = new ModelScorer(options.Segments, options.ExplainTopFeatures);
         _trainingQueue = new TrainingQueue(options.MaxConcurrentTrainings);
         _training = new TrainingCoordinator(store, checkpoints, _trainingQueue, options.AllowOverlappingRanges, loggerFactory, _models.Invalidate);
         _catalog = new ModelCatalog(store, checkpoints, _models, _training, _logger);

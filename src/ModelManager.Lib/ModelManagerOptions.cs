@@ -63,6 +63,14 @@ public sealed class ModelManagerOptions
     /// <value>The default is false.</value>
     public bool AllowOverlappingRanges { get; set; }
 
+    /// <summary>
+    /// How many features each score names as contributing most to its loss
+    /// (<see cref="Scoring.ScoreResult.TopFeatures"/>), from 0 (none) to 64. Cheap: one comparison per
+    /// feature on top of the forward pass, and a small array per result.
+    /// </summary>
+    /// <value>The default is 3.</value>
+    public int ExplainTopFeatures { get; set; } = 3;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -74,6 +82,11 @@ public sealed class ModelManagerOptions
         if (CacheCapacity < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(CacheCapacity), CacheCapacity, $"CacheCapacity is {CacheCapacity}; it must be at least 1.");
+        }
+
+        if (ExplainTopFeatures is < 0 or > 64)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ExplainTopFeatures), ExplainTopFeatures, $"ExplainTopFeatures is {ExplainTopFeatures}; it must lie in [0, 64].");
         }
 
         if (MaxConcurrentTrainings < 1)

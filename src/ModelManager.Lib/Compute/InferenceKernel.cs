@@ -84,7 +84,11 @@ internal sealed class InferenceKernel
     /// <param name="segments">Segments to measure separately.</param>
     /// <param name="segmentErrors">Receives one error per segment.</param>
     /// <returns>The overall error.</returns>
-    public double ReconstructionLoss(ReadOnlySpan<float> input, ReadOnlySpan<EmbeddingSegment> segments, Span<double> segmentErrors)
+    public double ReconstructionLoss(ReadOnlySpan<float> input, ReadOnlySpan<EmbeddingSegment> segments, Span<double> segmentErrors) =>
+        ReconstructionLoss(input, segments, segmentErrors, []);
+
+    /// <summary>As above, and the <paramref name="top"/>.Length features with the largest squared errors, largest first.</summary>
+    public double ReconstructionLoss(ReadOnlySpan<float> input, ReadOnlySpan<EmbeddingSegment> segments, Span<double> segmentErrors, Span<FeatureLoss> top)
     {
         CheckLength(input.Length);
         Span<float> scratch = Scratch((2 * _maxWidth) + (2 * InputSize));
@@ -101,6 +105,7 @@ internal sealed class InferenceKernel
             ReconstructInto(input, reconstruction);
         }
 
+        TopFeatures(input, reconstruction, top);
         return Errors(input, reconstruction, segments, segmentErrors);
     }
 
@@ -138,7 +143,10 @@ internal sealed class InferenceKernel
     /// </summary>
     /// <param name="rows">Rows × <see cref="InputSize"/> values.</param>
     /// <param name="errors">Receives one error per row.</param>
-    public void ReconstructionLosses(ReadOnlySpan<float> rows, Span<double> errors)
+    public void ReconstructionLosses(ReadOnlySpan<float> rows, Span<double> errors) => ReconstructionLosses(rows, errors, []);
+
+    /// <summary>As above, and per row the <paramref name="top"/>.Length / rows features with the largest squared errors (row after row, largest first).</summary>
+    public void ReconstructionLosses(ReadOnlySpan<float> rows, Span<double> errors, Span<FeatureLoss> top)
     {
         if (rows.Length != errors.Length * InputSize)
         {
@@ -146,9 +154,10 @@ internal sealed class InferenceKernel
         }
 
         int chunks = (errors.Length + ChunkRows - 1) / ChunkRows;
+        int perRow = errors.Length == 0 ? 0 : top.Length / errors.Length;
         if (chunks < 2 || Environment.ProcessorCount < 2)
         {
-            ErrorsOfChunk(rows, errors);
+            ErrorsOfChunk(rows, errors, top);
             return;
         }
 
@@ -157,8 +166,9 @@ internal sealed class InferenceKernel
         {
             fixed (float* rowPointer = rows)
             fixed (double* errorPointer = errors)
+            fixed (FeatureLoss* topPointer = top)
             {
-                nint rowAddress = (nint)rowPointer, errorAddress = (nint)errorPointer;
+                nint rowAddress = (nint)rowPointer, errorAddress = (nint)errorPointer, topAddress = (nint)topPointer;
                 int count = errors.Length, inputSize = InputSize;
                 Parallel.For(0, chunks, chunk =>
                 {
@@ -166,15 +176,17 @@ internal sealed class InferenceKernel
                     int length = Math.Min(ChunkRows, count - first);
                     var chunkRows = new ReadOnlySpan<float>((float*)rowAddress + ((long)first * inputSize), length * inputSize);
                     var chunkErrors = new Span<double>((double*)errorAddress + first, length);
-                    ErrorsOfChunk(chunkRows, chunkErrors);
+                    var chunkTop = perRow == 0 ? [] : new Span<FeatureLoss>((FeatureLoss*)topAddress + ((long)first * perRow), length * perRow);
+                    ErrorsOfChunk(chunkRows, chunkErrors, chunkTop);
                 });
             }
         }
     }
 
     /// <summary>Layer by layer over the whole chunk: each weight is read once per chunk, not once per row.</summary>
-    private void ErrorsOfChunk(ReadOnlySpan<float> rows, Span<double> errors)
+    private void ErrorsOfChunk(ReadOnlySpan<float> rows, Span<double> errors, Span<FeatureLoss> top)
     {
+        int perRow = errors.Length == 0 ? 0 : top.Length / errors.Length;
         int count = errors.Length;
         int width = _maxWidth;
         float[] buffers = ArrayPool<float>.Shared.Rent((2 * count * width) + (_standardizer is null ? 0 : rows.Length));
@@ -210,7 +222,9 @@ internal sealed class InferenceKernel
 
             for (int r = 0; r < count; r++)
             {
-                errors[r] = Errors(rows.Slice(r * InputSize, InputSize), current.Slice(r * InputSize, InputSize), [], []);
+                ReadOnlySpan<float> row = rows.Slice(r * InputSize, InputSize), reconstruction = current.Slice(r * InputSize, InputSize);
+                TopFeatures(row, reconstruction, top.Slice(r * perRow, perRow));
+                errors[r] = Errors(row, reconstruction, [], []);
             }
         }
         finally
@@ -232,6 +246,39 @@ internal sealed class InferenceKernel
             Span<float> target = l == _layers.Length - 1 ? output : (l % 2 == 0 ? a : b)[..layer.Out];
             ForwardOne(layer, current, target);
             current = target;
+        }
+    }
+
+    /// <summary>
+    /// The top.Length largest squared errors, largest first (ties: lower index first), by insertion
+    /// into a short sorted list: one comparison per feature for the usual k of a few.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TopFeatures(ReadOnlySpan<float> input, ReadOnlySpan<float> reconstruction, Span<FeatureLoss> top)
+    {
+        if (top.IsEmpty)
+        {
+            return;
+        }
+
+        int k = Math.Min(top.Length, input.Length), filled = 0;
+        for (int i = 0; i < input.Length; i++)
+        {
+            double d = (double)input[i] - reconstruction[i];
+            double e = d * d;
+            if (filled == k && e <= top[k - 1].SquaredError)
+            {
+                continue;
+            }
+
+            int j = filled < k ? filled++ : k - 1;
+            while (j > 0 && top[j - 1].SquaredError < e)
+            {
+                top[j] = top[j - 1];
+                j--;
+            }
+
+            top[j] = new FeatureLoss(i, e);
         }
     }
 

@@ -8,7 +8,7 @@ namespace AgeGroupAnomaly.Scoring;
 /// (length, finite values), computes the reconstruction error (and per-segment errors) and reads
 /// the threshold and percentile rank from the model's calibration.
 /// </summary>
-internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments)
+internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int topFeatures = 0)
 {
     private const int RowsPerCheckChunk = 64;
 
@@ -17,20 +17,21 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments)
     public ScoreResult Score(LoadedModel model, ReadOnlySpan<float> embedding)
     {
         Check(model, embedding);
+        FeatureLoss[] top = TopArray(model);
         if (_segments.Length == 0)
         {
-            return Result(model, model.Kernel.ReconstructionLoss(embedding), []);
+            return Result(model, model.Kernel.ReconstructionLoss(embedding, [], [], top), [], top);
         }
 
         Span<double> perSegment = stackalloc double[_segments.Length];
-        double loss = model.Kernel.ReconstructionLoss(embedding, _segments, perSegment);
+        double loss = model.Kernel.ReconstructionLoss(embedding, _segments, perSegment, top);
         var builder = ImmutableArray.CreateBuilder<SegmentLoss>(_segments.Length);
         for (int s = 0; s < _segments.Length; s++)
         {
             builder.Add(new SegmentLoss(_segments[s].Name, perSegment[s]));
         }
 
-        return Result(model, loss, builder.MoveToImmutable());
+        return Result(model, loss, builder.MoveToImmutable(), top);
     }
 
     public double Loss(LoadedModel model, ReadOnlySpan<float> embedding)
@@ -40,13 +41,16 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments)
     }
 
     /// <summary>Errors of the given rows (equal to scoring each alone), after checking every row.</summary>
-    public double[] Losses(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows)
+    public double[] Losses(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows) =>
+        Losses(model, embeddings, rows, []);
+
+    private double[] Losses(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, Span<FeatureLoss> top)
     {
         int dimension = model.Kernel.InputSize;
         float[] block = GC.AllocateUninitializedArray<float>(rows.Count * dimension); // every value is overwritten below
         CheckAndCopyRows(model, embeddings, rows, block);
         var errors = new double[rows.Count];
-        model.Kernel.ReconstructionLosses(block, errors);
+        model.Kernel.ReconstructionLosses(block, errors, top);
         foreach (double error in errors)
         {
             Finite(model, error);
@@ -68,10 +72,12 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments)
             return;
         }
 
-        double[] errors = Losses(model, embeddings, rows);
+        int perRow = TopCount(model);
+        var top = new FeatureLoss[rows.Count * perRow];
+        double[] errors = Losses(model, embeddings, rows, top);
         for (int r = 0; r < rows.Count; r++)
         {
-            results[rows[r]] = Result(model, errors[r], []);
+            results[rows[r]] = Result(model, errors[r], [], top.AsSpan(r * perRow, perRow).ToArray());
         }
     }
 
@@ -176,7 +182,11 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments)
     private static double Finite(LoadedModel model, double loss) =>
         double.IsFinite(loss) ? loss : throw new NonFiniteScoreException(model.Record.Id, loss);
 
-    private static ScoreResult Result(LoadedModel model, double loss, ImmutableArray<SegmentLoss> segments) => new()
+    private int TopCount(LoadedModel model) => Math.Min(topFeatures, model.Kernel.InputSize);
+
+    private FeatureLoss[] TopArray(LoadedModel model) => TopCount(model) == 0 ? [] : new FeatureLoss[TopCount(model)];
+
+    private static ScoreResult Result(LoadedModel model, double loss, ImmutableArray<SegmentLoss> segments, FeatureLoss[] top) => new()
     {
         ModelId = model.Record.Id,
         AgeMin = model.Record.AgeMin,
@@ -185,5 +195,6 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments)
         Threshold = model.Record.Threshold,
         PercentileRank = model.Calibration.RankOf(loss),
         SegmentLosses = segments,
+        TopFeatures = System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(top), // the array is this result's own
     };
 }

@@ -31,6 +31,22 @@ public sealed record ScoreResult
 
     /// <summary>Loss per configured embedding segment, in configuration order (empty when none are configured).</summary>
     public ImmutableArray<SegmentLoss> SegmentLosses { get; init; } = [];
+
+    /// <summary>
+    /// The features that contribute most to <see cref="ReconstructionLoss"/>, largest squared error
+    /// first (<see cref="ModelManagerOptions.ExplainTopFeatures"/> of them; none when that is 0).
+    /// For a model that standardises its inputs the errors are in standardised units.
+    /// </summary>
+    public ImmutableArray<FeatureLoss> TopFeatures { get; init; } = [];
+
+    /// <inheritdoc />
+    public bool Equals(ScoreResult? other) =>
+        other is not null && ModelId == other.ModelId && AgeMin.Equals(other.AgeMin) && AgeMax.Equals(other.AgeMax)
+        && ReconstructionLoss.Equals(other.ReconstructionLoss) && Threshold.Equals(other.Threshold) && PercentileRank.Equals(other.PercentileRank)
+        && SegmentLosses.AsSpan().SequenceEqual(other.SegmentLosses.AsSpan()) && TopFeatures.AsSpan().SequenceEqual(other.TopFeatures.AsSpan()); // by value, as a record's reader expects
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(ModelId, ReconstructionLoss, Threshold, PercentileRank);
 }
 
 /// <summary>The reconstruction loss of one named embedding segment.</summary>

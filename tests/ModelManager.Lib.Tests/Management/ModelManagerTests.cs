@@ -518,6 +518,48 @@ public abstract class ModelManagerTests
     }
 
     [Test]
+    public async Task Score_NamesTheFeaturesWithTheLargestSquaredErrors_TheSameForSingleAndBatchScores()
+    {
+        await AddSamplesAsync(4, 30, seed: 1);
+        using ModelManager manager = new(Store, new ModelManagerOptions { CheckpointDirectory = CheckpointDirectory, DefaultTrainingConfig = Fast, ExplainTopFeatures = 4 });
+        AgeGroupTrainingResult trained = await manager.TrainAgeGroupModelAsync(3, 5);
+        float[][] probes = TestData.Embeddings(200, Dimension, seed: 6);
+        probes[0][5] += 50; // one feature far off: it must come first
+
+        IReadOnlyList<ScoreResult> batch = await manager.ScoreBatchAsync(probes, 4);
+        ScoreResult single = await manager.ScoreAsync(probes[0], 4);
+
+        single.TopFeatures.Should().HaveCount(4).And.BeInDescendingOrder(f => f.SquaredError);
+        single.TopFeatures[0].Index.Should().Be(5);
+        single.TopFeatures.Sum(f => f.SquaredError).Should().BeLessThanOrEqualTo((single.ReconstructionLoss * Dimension) + 1e-9, "they are shares of the summed squared error");
+        for (int i = 0; i < probes.Length; i++)
+        {
+            batch[i].TopFeatures.Should().Equal((await manager.ScoreAsync(probes[i], 4)).TopFeatures, $"row {i}: batch and single explain alike");
+        }
+
+        var kernel = new InferenceKernel(trained.Training.Weights);
+        var reconstruction = new float[Dimension];
+        kernel.Reconstruct(probes[1], reconstruction);
+        float[] standardized = [.. probes[1]];
+        trained.Training.Weights.Standardizer?.Apply(probes[1], standardized);
+        float[] rebuilt = [.. reconstruction];
+        trained.Training.Weights.Standardizer?.Apply(reconstruction, rebuilt);
+        int[] expected = [.. Enumerable.Range(0, Dimension).OrderByDescending(j => Math.Pow((double)standardized[j] - rebuilt[j], 2)).ThenBy(j => j).Take(4)];
+        batch[1].TopFeatures.Select(f => f.Index).Should().Equal(expected, "the largest squared errors of the model's own reconstruction");
+    }
+
+    [Test]
+    public async Task Score_WithExplanationsOff_NamesNoFeatures()
+    {
+        await AddSamplesAsync(4, 30, seed: 1);
+        using ModelManager manager = new(Store, new ModelManagerOptions { CheckpointDirectory = CheckpointDirectory, DefaultTrainingConfig = Fast, ExplainTopFeatures = 0 });
+        await manager.TrainAgeGroupModelAsync(3, 5);
+
+        (await manager.ScoreAsync(new float[Dimension], 4)).TopFeatures.Should().BeEmpty();
+        FluentActions.Invoking(() => new ModelManagerOptions { ExplainTopFeatures = 65 }.Validate()).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*ExplainTopFeatures is 65*");
+    }
+
+    [Test]
     public async Task GetModelInfoAndListModels_DescribeEveryModelOrderedByAgeMin()
     {
         await AddSamplesAsync(4, 20, seed: 1);
@@ -689,7 +731,7 @@ public abstract class ModelManagerTests
         }
 
         long perCall = (GC.GetAllocatedBytesForCurrentThread() - before) / 1000;
-        perCall.Should().BeLessThanOrEqualTo(80, "one ScoreResult (80 bytes on x64) and nothing else");
+        perCall.Should().BeLessThanOrEqualTo(88 + 24 + (16 * 3), "one ScoreResult and its array of 3 top features, nothing else");
     }
 
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>

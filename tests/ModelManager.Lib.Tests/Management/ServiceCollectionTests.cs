@@ -145,6 +145,7 @@ public sealed class ServiceCollectionTests
                 "SplitSingleScoresAcrossCores": true,
                 "MaxConcurrentTrainings": 2,
                 "AllowOverlappingRanges": true,
+                "ExplainTopFeatures": 5,
                 "Segments": [ { "Name": "visual", "Start": 0, "Length": 768 }, { "Name": "subject", "Start": 768, "Length": 64 } ],
                 "DefaultTrainingConfig": {
                   "HiddenSizes": [ 64, 32 ],
@@ -179,6 +180,7 @@ public sealed class ServiceCollectionTests
         options.SplitSingleScoresAcrossCores.Should().BeTrue();
         options.MaxConcurrentTrainings.Should().Be(2);
         options.AllowOverlappingRanges.Should().BeTrue();
+        options.ExplainTopFeatures.Should().Be(5);
         options.Segments.Should().Equal(new EmbeddingSegment("visual", 0, 768), new EmbeddingSegment("subject", 768, 64));
         options.DefaultTrainingConfig.Should().Be(new AgeGroupAnomaly.Training.TrainingConfig
         {
@@ -191,7 +193,7 @@ public sealed class ServiceCollectionTests
             ["HiddenSizes", "LearningRate", "BatchSize", "Epochs", "ValidationSplit", "EarlyStoppingPatience", "MinDelta", "RelativeMinDelta", "Standardize", "Device", "Dropout", "Seed", "ThresholdPercentile", "CpuThreads"],
             "a new training field must be added to this test's JSON");
         typeof(ModelManagerOptions).GetProperties().Select(p => p.Name).Should().BeSubsetOf(
-            ["CheckpointDirectory", "CacheCapacity", "ActiveModelsRefreshInterval", "SplitSingleScoresAcrossCores", "MaxConcurrentTrainings", "AllowOverlappingRanges", "Segments", "DefaultTrainingConfig"],
+            ["CheckpointDirectory", "CacheCapacity", "ActiveModelsRefreshInterval", "SplitSingleScoresAcrossCores", "MaxConcurrentTrainings", "AllowOverlappingRanges", "ExplainTopFeatures", "Segments", "DefaultTrainingConfig"],
             "a new option must be added to this test's JSON");
     }
 
