@@ -251,6 +251,24 @@ public sealed class ModelManager : IDisposable
     /// <exception cref="ModelNotFoundException">No model has the id.</exception>
     public Task DeactivateAsync(Guid modelId, CancellationToken cancellationToken = default) => _catalog.DeactivateAsync(modelId, cancellationToken);
 
+    /// <summary>
+    /// Gives a model a new anomaly threshold without retraining: the threshold is chosen again from
+    /// the calibration losses stored with the model, at <paramref name="thresholdPercentile"/>
+    /// (for a target false-alarm rate of r percent, pass 100 − r). The result is a new version with
+    /// the same weights, active when the source model is (replacing it); the source stays stored, so
+    /// <see cref="ActivateAsync"/> on it rolls back.
+    /// </summary>
+    /// <param name="modelId">The model to recalibrate.</param>
+    /// <param name="thresholdPercentile">The new percentile, in (0, 100].</param>
+    /// <param name="calibration">The rows to calibrate on; null keeps the model's own (its <see cref="ThresholdPolicy.Calibration"/>).</param>
+    /// <param name="cancellationToken">Cancels the store and checkpoint I/O.</param>
+    /// <returns>The new version.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The percentile is outside (0, 100].</exception>
+    /// <exception cref="ModelNotFoundException">No model has this id.</exception>
+    /// <exception cref="ModelLoadingException">The model's record or checkpoint is damaged.</exception>
+    public Task<ModelInfo> RecalibrateAsync(Guid modelId, double thresholdPercentile, ThresholdCalibration? calibration = null, CancellationToken cancellationToken = default) =>
+        _catalog.RecalibrateAsync(modelId, thresholdPercentile, calibration, cancellationToken);
+
     /// <summary>Deletes a model's record, then its checkpoint, and drops it from the cache.</summary>
     /// <param name="modelId">The model.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>

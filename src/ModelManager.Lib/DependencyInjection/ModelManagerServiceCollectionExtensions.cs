@@ -175,6 +175,8 @@ public static class ModelManagerServiceCollectionExtensions
 
         public double ThresholdPercentile { get; set; } = defaults.ThresholdPercentile;
 
+        public ThresholdCalibration ThresholdCalibration { get; set; } = defaults.ThresholdCalibration;
+
         public int? CpuThreads { get; set; } = defaults.CpuThreads;
 
         public TrainingConfig ToConfig() => defaults with
@@ -192,6 +194,7 @@ public static class ModelManagerServiceCollectionExtensions
             Dropout = Dropout,
             Seed = Seed,
             ThresholdPercentile = ThresholdPercentile,
+            ThresholdCalibration = ThresholdCalibration,
             CpuThreads = CpuThreads,
         };
     }

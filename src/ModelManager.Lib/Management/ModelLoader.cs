@@ -32,7 +32,7 @@ internal sealed class ModelLoader(IModelStore store, ICheckpointStore checkpoint
                 throw new ModelLoadingException(id, ModelLoadFailure.ArchitectureMismatch, $"the checkpoint takes {weights.Architecture.InputSize} values but the record says {record.EmbeddingDimension}.");
             }
 
-            var loaded = new LoadedModel(record, training.Metrics, weights, secondCore);
+            var loaded = new LoadedModel(record, training.ThresholdPolicy.CalibrationLosses(training), weights, secondCore);
             ManagerLog.ModelLoaded(logger, id, watch.Elapsed.TotalMilliseconds);
             return loaded;
         }

@@ -44,40 +44,63 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
 
         var id = Guid.NewGuid();
         (byte[] bytes, string sha256) = CheckpointCodec.Encode(result.Weights);
-        string location = await checkpoints.WriteAsync(id, bytes, cancellationToken).ConfigureAwait(false);
-        var record = new ModelRecord
-        {
-            Id = id,
-            AgeMin = ageMin,
-            AgeMax = ageMax,
-            EmbeddingDimension = embeddings[0].Length,
-            ParametersJson = ModelParameters.ToJson(result),
-            SampleCount = samples.Count,
-            Threshold = result.Threshold,
-            CreatedUtc = DateTime.UtcNow,
-            IsActive = true,
-            CheckpointPath = location,
-            CheckpointSha256 = sha256,
-        };
+        ModelRecord record = await RecordAsync(
+            new ModelRecord
+            {
+                Id = id,
+                AgeMin = ageMin,
+                AgeMax = ageMax,
+                EmbeddingDimension = embeddings[0].Length,
+                ParametersJson = ModelParameters.ToJson(result),
+                SampleCount = samples.Count,
+                Threshold = result.Threshold,
+                CreatedUtc = DateTime.UtcNow,
+                IsActive = true,
+                CheckpointPath = string.Empty, // set once the checkpoint is written
+                CheckpointSha256 = sha256,
+            },
+            bytes,
+            cancellationToken).ConfigureAwait(false);
 
+        ManagerLog.ModelRecorded(_logger, id, ageMin, ageMax, samples.Count, result.Threshold);
+        return new AgeGroupTrainingResult(ModelInfo.From(record, result), result, new CheckpointInfo(record.CheckpointPath, sha256));
+    }
+
+    /// <summary>
+    /// Makes a new model durable: the checkpoint first, then the record (after checking overlaps
+    /// again, as other callers may have changed models meanwhile); when recording fails the
+    /// checkpoint is removed again. Routing follows either way.
+    /// </summary>
+    /// <returns>The record as stored, with its checkpoint location.</returns>
+    public async Task<ModelRecord> RecordAsync(ModelRecord draft, byte[] checkpoint, CancellationToken cancellationToken)
+    {
+        string location = await checkpoints.WriteAsync(draft.Id, checkpoint, cancellationToken).ConfigureAwait(false);
+        ModelRecord record = draft with { CheckpointPath = location };
         try
         {
-            IReadOnlyList<ModelRecord> before = await CheckOverlapAsync(ageMin, ageMax, null, cancellationToken).ConfigureAwait(false); // again: others may have changed models meanwhile
-            await store.AddModelAsync(record, cancellationToken).ConfigureAwait(false);
-            LogReplacements(before, record);
+            if (record.IsActive)
+            {
+                IReadOnlyList<ModelRecord> before = await CheckOverlapAsync(record.AgeMin, record.AgeMax, null, cancellationToken).ConfigureAwait(false);
+                await store.AddModelAsync(record, cancellationToken).ConfigureAwait(false);
+                LogReplacements(before, record);
+            }
+            else
+            {
+                await store.AddModelAsync(record, cancellationToken).ConfigureAwait(false); // an inactive model routes nothing, so it overlaps nothing
+            }
         }
         catch (Exception ex)
         {
             try
             {
-                await checkpoints.DeleteAsync(id, location, CancellationToken.None).ConfigureAwait(false);
-                ManagerLog.RecordFailedCheckpointRemoved(_logger, id, location, ex);
+                await checkpoints.DeleteAsync(record.Id, location, CancellationToken.None).ConfigureAwait(false);
+                ManagerLog.RecordFailedCheckpointRemoved(_logger, record.Id, location, ex);
             }
 #pragma warning disable CA1031 // the recording failure is what the caller must see; this cleanup failure is only logged
             catch (Exception cleanup)
 #pragma warning restore CA1031
             {
-                ManagerLog.CheckpointCleanupFailed(_logger, id, location, cleanup);
+                ManagerLog.CheckpointCleanupFailed(_logger, record.Id, location, cleanup);
             }
 
             throw;
@@ -87,8 +110,7 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
             modelsChanged();
         }
 
-        ManagerLog.ModelRecorded(_logger, id, ageMin, ageMax, samples.Count, result.Threshold);
-        return new AgeGroupTrainingResult(ModelInfo.From(record, result), result, new CheckpointInfo(location, sha256));
+        return record;
     }
 
     /// <summary>Trains every planned group that has enough samples, one after another.</summary>
