@@ -50,7 +50,8 @@ public static class ModelManagerServiceCollectionExtensions
                 provider.GetRequiredService<IModelStore>(),
                 provider.GetRequiredService<IOptions<ModelManagerOptions>>().Value,
                 provider.GetService<ILoggerFactory>(),
-                provider.GetService<ICheckpointStore>());
+                provider.GetService<ICheckpointStore>(),
+                provider.GetService<System.Diagnostics.Metrics.IMeterFactory>());
 
             // In a host, trainings stop when the app starts stopping: a shutdown never waits for one.
             provider.GetService<IHostApplicationLifetime>()?.ApplicationStopping.Register(manager.CancelTrainings);

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Globalization;
 using AgeGroupAnomaly.Checkpoints;
 using AgeGroupAnomaly.Storage;
+using AgeGroupAnomaly.Telemetry;
 using AgeGroupAnomaly.Training;
 using Microsoft.Extensions.Logging;
 
@@ -11,7 +13,7 @@ namespace AgeGroupAnomaly.Management;
 /// record that activates it; if recording fails, the checkpoint is removed again, so no record ever
 /// points to a missing checkpoint and no failed training leaves a file behind.
 /// </summary>
-internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore checkpoints, TrainingQueue queue, bool allowOverlaps, ILoggerFactory loggerFactory, Action modelsChanged)
+internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore checkpoints, TrainingQueue queue, bool allowOverlaps, ILoggerFactory loggerFactory, Action modelsChanged, ModelManagerTelemetry? telemetry = null)
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<ModelManager>();
 
@@ -20,6 +22,29 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
     {
         StoreValidation.Range(ageMin, ageMax);
         config.Validate();
+        string range = ModelManagerTelemetry.AgeRange(ageMin, ageMax);
+        using Activity? activity = ModelManagerTelemetry.Activities.StartActivity("ModelManager.Train");
+        activity?.SetTag(ModelManagerTelemetry.AgeRangeTag, range);
+        long start = Stopwatch.GetTimestamp();
+        try
+        {
+            AgeGroupTrainingResult trained = await TrainAndRecordAsync(ageMin, ageMax, config, progress, cancellationToken).ConfigureAwait(false);
+            telemetry?.Trained(range, "completed", Stopwatch.GetElapsedTime(start), trained.Training.EpochsTrained);
+            activity?.SetTag("modelmanager.training.epochs", trained.Training.EpochsTrained);
+            return trained;
+        }
+        catch (Exception ex)
+        {
+            string outcome = ex is OperationCanceledException ? "cancelled" : "failed";
+            telemetry?.Trained(range, outcome, Stopwatch.GetElapsedTime(start), null);
+            activity?.SetStatus(ActivityStatusCode.Error, outcome).SetTag(ModelManagerTelemetry.ErrorTypeTag, ex.GetType().Name);
+            throw;
+        }
+    }
+
+    private async Task<AgeGroupTrainingResult> TrainAndRecordAsync(
+        double ageMin, double ageMax, TrainingConfig config, IProgress<EpochRecord>? progress, CancellationToken cancellationToken)
+    {
         await CheckOverlapAsync(ageMin, ageMax, null, cancellationToken).ConfigureAwait(false); // fail before minutes of training
         IReadOnlyList<SampleRecord> samples = await store.GetSamplesAsync(ageMin, ageMax, cancellationToken).ConfigureAwait(false);
         float[][] embeddings = TrainingSet(samples, ageMin, ageMax, config);
