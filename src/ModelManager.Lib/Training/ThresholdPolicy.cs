@@ -10,7 +10,7 @@ namespace AgeGroupAnomaly.Training;
 public sealed record ThresholdPolicy(double Percentile, string Rule, string CalibrationSet)
 {
     private const string OriginalRule = "sorted[min(floor(p/100*n), n-1)]";
-    private const string ConformalRule = "sorted[min(ceil((n+1)*p/100), n) - 1]";
+    private const string ConformalRule = "sorted[ceil((n+1)*p/100) - 1] when that rank is at most n, else max(sorted[n-1], exp(m + t(n-1, p/100) * s * sqrt(1 + 1/n))) with m, s the mean and std of the log losses";
 
     /// <summary>The rows the threshold was calibrated on (records written before this field existed used every row).</summary>
     /// <value>The default is <see cref="ThresholdCalibration.TrainingAndValidationRows"/>.</value>
@@ -85,7 +85,34 @@ public sealed record ThresholdPolicy(double Percentile, string Rule, string Cali
         }
 
         double rank = Math.Ceiling(((n + 1) * Percentile / 100) - 1e-9); // 20 * 95 / 100 must stay 19, not become 19.000000000000004
+        if (rank <= n)
+        {
+            return sorted[(int)Math.Max(rank, 1) - 1];
+        }
 
-        return sorted[(int)Math.Clamp(rank, 1, n) - 1];
+        // Too few rows for this percentile (fewer than 19 at 95): the rank rule would need a loss above
+        // the largest. Take the upper prediction bound of a log-normal fitted to the losses instead
+        // (Student's t, so few rows widen it), never below the largest loss.
+        return Math.Max(sorted[^1], LogNormalPredictionBound(sorted, Percentile / 100));
+    }
+
+    private static double LogNormalPredictionBound(ReadOnlySpan<double> losses, double probability)
+    {
+        if (losses.Length < 2 || losses[0] <= 0 || probability >= 1)
+        {
+            return losses[^1];
+        }
+
+        double[] logs = new double[losses.Length];
+        for (int i = 0; i < logs.Length; i++)
+        {
+            logs[i] = Math.Log(losses[i]);
+        }
+
+        double mean = logs.Average();
+        double std = MathNet.Numerics.Statistics.Statistics.StandardDeviation(logs);
+        double t = MathNet.Numerics.Distributions.StudentT.InvCDF(0, 1, logs.Length - 1, probability);
+        double bound = Math.Exp(mean + (t * std * Math.Sqrt(1 + (1.0 / logs.Length))));
+        return double.IsFinite(bound) ? bound : losses[^1];
     }
 }

@@ -77,7 +77,7 @@ public abstract class ModelManagerTests
 
         result.SampleCount.Should().Be(60);
         result.Threshold.Should().Be(result.Training.ThresholdPolicy.ThresholdFrom(result.Training.ValidationMetrics)).And.Be(result.Training.Threshold);
-        result.Threshold.Should().Be(result.Training.ValidationMetrics.Max, "rank ceil(13 * 0.95) = 13 caps at the largest of 12 held-out losses");
+        result.Threshold.Should().BeGreaterThanOrEqualTo(result.Training.ValidationMetrics.Max, "rank ceil(13 * 0.95) = 13 is beyond 12 held-out losses: the log-normal bound, at least the largest");
         File.Exists(Path.Combine(CheckpointDirectory, result.Checkpoint.RelativePath)).Should().BeTrue();
         ModelRecord record = (await Store.GetModelAsync(result.ModelId))!;
         record.IsActive.Should().BeTrue();

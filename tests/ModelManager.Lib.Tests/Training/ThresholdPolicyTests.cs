@@ -11,7 +11,6 @@ public sealed class ThresholdPolicyTests
     [TestCase(19, 95, 19)] // ceil(20 * 0.95) = 19: exactly, not 20 by rounding
     [TestCase(39, 95, 38)] // ceil(40 * 0.95) = 38
     [TestCase(24, 95, 24)] // ceil(23.75) = 24
-    [TestCase(12, 95, 12)] // ceil(12.35) = 13, capped at the largest loss
     [TestCase(10, 50, 6)] // ceil(5.5) = 6
     [TestCase(10, 100, 10)]
     public void ThresholdFrom_ValidationRows_TakesTheSplitConformalRank(int n, double percentile, double expected)
@@ -21,6 +20,20 @@ public sealed class ThresholdPolicyTests
         policy.ThresholdFrom(OneTo(n)).Should().Be(expected);
         policy.CalibrationCount.Should().Be(n);
         policy.Rule.Should().Contain("ceil((n+1)*p/100)");
+    }
+
+    [Test]
+    public void ThresholdFrom_ValidationRows_WithTooFewRowsForTheRank_TakesTheLogNormalPredictionBound()
+    {
+        // 12 rows at 95: rank ceil(13 * 0.95) = 13 > 12. Expected value from scipy:
+        // exp(mean(log x) + t.ppf(0.95, 11) * std(log x, ddof=1) * sqrt(1 + 1/12)) for x = 1..12.
+        ThresholdPolicy policy = ThresholdPolicy.For(95, ThresholdCalibration.ValidationRows, 12);
+
+        policy.ThresholdFrom(OneTo(12)).Should().BeApproximately(21.72411951753364, 1e-9);
+        policy.ThresholdFrom(LossStatistics.FromLosses([2.0, 2.0, 2.0])).Should().Be(2, "identical losses have no spread, so the bound is the largest loss");
+        policy.ThresholdFrom(LossStatistics.FromLosses([0.0, 1.0, 3.0])).Should().Be(3, "a zero loss has no logarithm: the largest loss");
+        policy.ThresholdFrom(LossStatistics.FromLosses([4.0])).Should().Be(4);
+        ThresholdPolicy.For(100, ThresholdCalibration.ValidationRows, 5).ThresholdFrom(OneTo(5)).Should().Be(5);
     }
 
     [TestCase(20, 95, 20)] // floor(0.95 * 20) = 19, zero-based
