@@ -206,12 +206,22 @@ public sealed partial class S3CheckpointStore : ICheckpointStore, IDisposable
     }
 
     /// <inheritdoc />
+    /// <exception cref="IOException">The server refused the deletion.</exception>
     public async Task DeleteAsync(Guid modelId, string location, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (location == FileCheckpointStore.FileNameFor(modelId))
+        if (location != FileCheckpointStore.FileNameFor(modelId))
+        {
+            return;
+        }
+
+        try
         {
             await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _bucket, Key = ObjectKeyFor(location) }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AmazonServiceException ex)
+        {
+            throw new IOException($"Deleting the checkpoint of model {modelId} (object '{ObjectKeyFor(location)}' in bucket '{_bucket}') failed: {Describe(ex)}", ex);
         }
     }
 

@@ -1,4 +1,7 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
+using System.Text;
 using AgeGroupAnomaly.Storage;
 using AgeGroupAnomaly.Training;
 using Amazon.S3;
@@ -82,6 +85,81 @@ public sealed class S3CheckpointStoreTests
 
         (await _store.WriteAsync(id, content)).Should().Be(location);
         (await _store.ReadAsync(id, location)).Should().Equal(content);
+    }
+
+    [Test]
+    public async Task AnUploadWhoseBytesChangedOnTheWay_IsRefusedAndLeavesNoObject()
+    {
+        // The store sends Content-MD5 with every PUT; here the digest is of other bytes, as if the body changed in transit.
+        string key = _options.KeyPrefix + FileCheckpointStore.FileNameFor(Guid.NewGuid());
+        byte[] sent = [1, 2, 3, 4];
+#pragma warning disable CA5351 // Content-MD5 is the protocol's transfer check
+        string digestOfOtherBytes = Convert.ToBase64String(MD5.HashData(new byte[] { 1, 2, 3, 5 }));
+#pragma warning restore CA5351
+
+        (await FluentActions.Awaiting(() => _client.PutObjectAsync(new PutObjectRequest
+        {
+            BucketName = _options.BucketName,
+            Key = key,
+            InputStream = new MemoryStream(sent),
+            MD5Digest = digestOfOtherBytes,
+            UseChunkEncoding = false,
+        })).Should().ThrowAsync<AmazonS3Exception>()).Which.ErrorCode.Should().Be("BadDigest");
+
+        (await FluentActions.Awaiting(() => _client.GetObjectMetadataAsync(_options.BucketName, key)).Should().ThrowAsync<AmazonS3Exception>())
+            .Which.StatusCode.Should().Be(HttpStatusCode.NotFound);
+    }
+
+    [Test]
+    public async Task AnUploadCutOffHalfway_LeavesNoObject_WhileTheSameRequestWhole_IsStored()
+    {
+        // A writer that dies mid-PUT (a SIGKILLed instance): the gateway never shows part of a body.
+        byte[] content = new byte[1_000_000];
+        new Random(11).NextBytes(content);
+        string wholeKey = _options.KeyPrefix + FileCheckpointStore.FileNameFor(Guid.NewGuid());
+        string cutKey = _options.KeyPrefix + FileCheckpointStore.FileNameFor(Guid.NewGuid());
+
+        string wholeStatus = await RawPutAsync(wholeKey, content, content.Length);
+        string cutStatus = await RawPutAsync(cutKey, content, 100_000);
+
+        wholeStatus.Should().StartWith("HTTP/1.1 200", "the raw request itself is valid");
+        TestContext.Out.WriteLine($"cut-off upload answered: '{cutStatus}'");
+        (await _client.GetObjectMetadataAsync(_options.BucketName, wholeKey)).ContentLength.Should().Be(content.Length);
+        (await FluentActions.Awaiting(() => _client.GetObjectMetadataAsync(_options.BucketName, cutKey)).Should().ThrowAsync<AmazonS3Exception>())
+            .Which.StatusCode.Should().Be(HttpStatusCode.NotFound);
+    }
+
+    /// <summary>
+    /// PUTs through a presigned address on a bare socket, announcing the whole length but sending
+    /// only <paramref name="bytesSent"/> bytes before closing; returns the status line (empty when
+    /// the server closed without one).
+    /// </summary>
+    private async Task<string> RawPutAsync(string key, byte[] content, int bytesSent)
+    {
+        var url = new Uri(await _client.GetPreSignedURLAsync(new GetPreSignedUrlRequest
+        {
+            BucketName = _options.BucketName,
+            Key = key,
+            Verb = HttpVerb.PUT,
+            Expires = DateTime.UtcNow.AddMinutes(10),
+            Protocol = Protocol.HTTP,
+        }));
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(url.Host, url.Port);
+        NetworkStream stream = tcp.GetStream();
+        byte[] head = Encoding.ASCII.GetBytes($"PUT {url.PathAndQuery} HTTP/1.1\r\nHost: {url.Authority}\r\nContent-Length: {content.Length}\r\nConnection: close\r\n\r\n");
+        await stream.WriteAsync(head);
+        await stream.WriteAsync(content.AsMemory(0, bytesSent));
+        tcp.Client.Shutdown(SocketShutdown.Send); // the writer is gone: no more bytes will come
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        try
+        {
+            return await reader.ReadLineAsync() ?? string.Empty;
+        }
+        catch (IOException)
+        {
+            return string.Empty; // reset by the server
+        }
     }
 
     [Test]
