@@ -106,8 +106,9 @@ internal static class PyTorchStateDictReader
                 data.CopyTo(text);
             }
 
-            // A pickled module names its classes (torch.nn.modules.linear Linear, ...) in the pickle; a state dict names none.
-            if (text.GetBuffer().AsSpan(0, (int)text.Length).IndexOf("torch.nn.modules"u8) >= 0)
+            // A pickled module names its classes in GLOBAL opcodes ('c' + "torch.nn.modules.linear\nLinear\n"; torch.save
+            // pickles with protocol 2); a state dict names none. Parameters without a module are caught while unpickling.
+            if (text.GetBuffer().AsSpan(0, (int)text.Length).IndexOf("ctorch.nn.modules."u8) >= 0)
             {
                 throw WholeModule(source);
             }

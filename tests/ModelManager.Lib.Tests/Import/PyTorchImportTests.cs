@@ -202,6 +202,7 @@ public sealed class PyTorchImportTests
 
     [TestCase("legacy.pt", ModelLoadFailure.UnsupportedFormat, "legacy (non-zip) torch.save file")]
     [TestCase("whole_module.pt", ModelLoadFailure.UnsupportedFormat, "whole pickled module (torch.save(model))")]
+    [TestCase("keep_vars.pt", ModelLoadFailure.UnsupportedFormat, "nn.Parameter objects (state_dict(keep_vars=True))")]
     [TestCase("torchscript.pt", ModelLoadFailure.UnsupportedFormat, "TorchScript archive")]
     [TestCase("tensor_list.pt", ModelLoadFailure.UnsupportedFormat, "the top-level object is not a dict")]
     [TestCase("numpy_extra.pt", ModelLoadFailure.UnsupportedFormat, "numpy array or scalar")]

@@ -4,6 +4,7 @@
 Needs Debian's python3-torch (run .ci/pytorch, or apt-get install python3-torch; its python is /usr/bin/python3).
 
   pytorch_models.py fixtures DIR                       writes the small fixtures committed in Import/Fixtures
+                                                       (the same bytes each run, except legacy.pt and torchscript.pt)
   pytorch_models.py model PATH INPUT HIDDEN,... SEED [wrapped]
                                                        writes the state dict of a seeded model (wrapped: inside a dict)
   pytorch_models.py score PATH ROWS.f32 OUT.txt        PyTorch's score of every row (one per line):
@@ -67,6 +68,7 @@ def write_fixtures(folder):
     # Forms the importer refuses, each with its own message.
     torch.save(state, f"{folder}/legacy.pt", _use_new_zipfile_serialization=False)
     torch.save(model, f"{folder}/whole_module.pt")
+    torch.save(model.state_dict(keep_vars=True), f"{folder}/keep_vars.pt")  # nn.Parameter objects, not plain tensors
     torch.jit.script(model).save(f"{folder}/torchscript.pt")
     torch.save([state["encoder.0.weight"]], f"{folder}/tensor_list.pt")
     torch.save({"state_dict": state, "threshold": np.float32(0.0123)}, f"{folder}/numpy_extra.pt")
