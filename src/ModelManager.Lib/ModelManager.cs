@@ -100,6 +100,7 @@ public sealed class ModelManager : IDisposable
     /// <exception cref="ModelLoadingException">The file is missing, of an unsupported form (legacy non-zip, a whole pickled module, TorchScript), or its tensors do not form the original autoencoder (the message names the tensor).</exception>
     /// <exception cref="OverlappingRangeException">The range overlaps another active model's (unless allowed).</exception>
     /// <exception cref="InsufficientSamplesException">Calibrating on samples, and the range holds none.</exception>
+    /// <exception cref="NativeRuntimeUnavailableException">libtorch cannot be loaded here (the message gives the cause and remedy).</exception>
     public Task<AgeGroupTrainingResult> ImportPyTorchModelAsync(
         string path, double ageMin, double ageMax, Import.PyTorchImportCalibration calibration, CancellationToken cancellationToken = default) =>
         new ModelImporter(_store, _training, _logger).ImportAsync(path, ageMin, ageMax, calibration, cancellationToken);
