@@ -92,6 +92,28 @@ public sealed class ModelManager : IDisposable
         double ageMin, double ageMax, TrainingConfig? config = null, IProgress<EpochRecord>? progress = null, CancellationToken cancellationToken = default) =>
         _training.TrainAsync(ageMin, ageMax, config ?? _options.DefaultTrainingConfig, progress, cancellationToken);
 
+    /// <summary>
+    /// Imports a model trained by the original PyTorch service from the file
+    /// <c>torch.save(model.state_dict(), path)</c> wrote (or a dict holding it under <c>state_dict</c>
+    /// beside other keys). The architecture is inferred from the tensors' names and shapes and every
+    /// tensor is checked against it; the model is then stored like a trained one (checkpoint, then the
+    /// record that activates it for [<paramref name="ageMin"/>, <paramref name="ageMax"/>]) and scores
+    /// as PyTorch does, on raw (unstandardised) embeddings. Loads libtorch (to read the tensors).
+    /// </summary>
+    /// <param name="path">The <c>.pt</c> file.</param>
+    /// <param name="ageMin">Youngest age (inclusive).</param>
+    /// <param name="ageMax">Oldest age (inclusive).</param>
+    /// <param name="calibration">The original's threshold, or the stored samples of the range to calibrate on.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The new model's id, range, threshold, description and checkpoint.</returns>
+    /// <exception cref="ModelLoadingException">The file is missing, of an unsupported form (legacy non-zip, a whole pickled module, TorchScript), or its tensors do not form the original autoencoder (the message names the tensor).</exception>
+    /// <exception cref="OverlappingRangeException">The range overlaps another active model's (unless allowed).</exception>
+    /// <exception cref="InsufficientSamplesException">Calibrating on samples, and the range holds none.</exception>
+    /// <exception cref="NativeRuntimeUnavailableException">libtorch cannot be loaded here (the message gives the cause and remedy).</exception>
+    public Task<AgeGroupTrainingResult> ImportPyTorchModelAsync(
+        string path, double ageMin, double ageMax, Import.PyTorchImportCalibration calibration, CancellationToken cancellationToken = default) =>
+        new ModelImporter(_store, _training, _logger).ImportAsync(path, ageMin, ageMax, calibration, cancellationToken);
+
     /// <summary>Proposes age ranges from the ages in the store (greedy over whole years).</summary>
     /// <param name="options">Minimum samples and maximum span; null for the defaults (50, 4).</param>
     /// <param name="cancellationToken">Cancels the operation.</param>

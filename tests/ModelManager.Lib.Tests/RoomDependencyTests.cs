@@ -17,6 +17,7 @@ public sealed partial class RoomDependencyTests
         ["Training"] = ["Native", "Modeling", "Compute"],
         ["Storage"] = ["Compute"],
         ["Scoring"] = ["Modeling", "Compute", "Storage", "Training", "Telemetry"],
+        ["Import"] = ["Native", "Modeling", "Compute", "Training"],
     };
 
     [TestCaseSource(nameof(Rooms))]
@@ -38,6 +39,6 @@ public sealed partial class RoomDependencyTests
     private static string[] Rooms() => [.. Allowed.Keys];
 
     // "using AgeGroupAnomaly.Room", a fully qualified name, or a name relative to the root namespace ("Room.Type").
-    [GeneratedRegex(@"(?:AgeGroupAnomaly\.|(?<![\w.]))(Native|Modeling|Compute|Checkpoints|Training|Storage|Scoring|Management|Telemetry)(?:\.[A-Z]|\s*;)")]
+    [GeneratedRegex(@"(?:AgeGroupAnomaly\.|(?<![\w.]))(Native|Modeling|Compute|Checkpoints|Training|Storage|Scoring|Import|Management|Telemetry)(?:\.[A-Z]|\s*;)")]
     private static partial Regex RoomReference();
 }
