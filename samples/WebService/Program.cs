@@ -2,6 +2,8 @@ using AgeGroupAnomaly;
 using AgeGroupAnomaly.Scoring;
 using AgeGroupAnomaly.Storage;
 using AgeGroupAnomaly.Training;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using WebService;
 
@@ -12,6 +14,7 @@ WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
 builder.Services
     .AddSqliteModelStore(builder.Configuration["Database"] ?? "drawings.db")
     .AddModelManager(builder.Configuration.GetSection("ModelManager"));
+builder.Services.AddHealthChecks().AddModelManager(); // unhealthy when the store is unreachable or an active model fails to load
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemMapping>();
 
@@ -59,8 +62,14 @@ app.MapPost("/score/batch", async (BatchScoreIn request, ModelManager manager, C
     return Results.Ok(results);
 });
 
-app.MapGet("/health", async (ModelManager manager, CancellationToken ct) =>
-    Results.Ok(new { status = "healthy", models = (await manager.ListModelsAsync(ct)).Count(m => m.IsActive) }));
+app.MapHealthChecks("/health", new HealthCheckOptions
+{
+    ResponseWriter = (context, report) =>
+    {
+        HealthReportEntry entry = report.Entries["modelmanager"];
+        return context.Response.WriteAsJsonAsync(new { status = report.Status.ToString(), entry.Description, models = entry.Data.GetValueOrDefault("activeModels") });
+    },
+});
 
 app.Run();
 

@@ -1,9 +1,12 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using AgeGroupAnomaly.Compute;
 using AgeGroupAnomaly.Checkpoints;
 using AgeGroupAnomaly.Management;
 using AgeGroupAnomaly.Modeling;
 using AgeGroupAnomaly.Scoring;
 using AgeGroupAnomaly.Storage;
+using AgeGroupAnomaly.Telemetry;
 using AgeGroupAnomaly.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -31,13 +34,18 @@ public sealed class ModelManager : IDisposable
     private readonly TrainingQueue _trainingQueue;
     private readonly TrainingCoordinator _training;
     private readonly ModelCatalog _catalog;
+    private readonly ModelManagerTelemetry _telemetry;
 
     /// <summary>Creates a manager.</summary>
     /// <param name="store">Where samples and model records live.</param>
     /// <param name="options">Checkpoint folder, cache size, segments, defaults.</param>
     /// <param name="loggerFactory">Logging; null for none.</param>
     /// <param name="checkpoints">Where checkpoints live; null for a <see cref="FileCheckpointStore"/> in <see cref="ModelManagerOptions.CheckpointDirectory"/>.</param>
-    public ModelManager(IModelStore store, ModelManagerOptions options, ILoggerFactory? loggerFactory = null, ICheckpointStore? checkpoints = null)
+    /// <param name="meterFactory">
+    /// Creates the "ModelManager.Lib" meter (DI passes the host's); null makes a meter of this
+    /// manager's own. Metrics and traces cost next to nothing until a listener subscribes.
+    /// </param>
+    public ModelManager(IModelStore store, ModelManagerOptions options, ILoggerFactory? loggerFactory = null, ICheckpointStore? checkpoints = null, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);
@@ -53,13 +61,14 @@ public sealed class ModelManager : IDisposable
         _logger = loggerFactory.CreateLogger<ModelManager>();
         checkpoints ??= new FileCheckpointStore(options.CheckpointDirectory!);
         _secondCore = options.SplitSingleScoresAcrossCores && Environment.ProcessorCount > 1 ? new SecondCore() : null;
+        _telemetry = new ModelManagerTelemetry(meterFactory);
         _models = new ModelResolver(
             new ActiveModelRouter(store, options.ActiveModelsRefreshInterval, TimeProvider.System),
-            new ModelCache(options.CacheCapacity),
-            new ModelLoader(store, checkpoints, _secondCore, _logger).LoadAsync);
-        _scorer = new ModelScorer(options.Segments, options.ExplainTopFeatures);
+            new ModelCache(options.CacheCapacity, _telemetry),
+            new ModelLoader(store, checkpoints, _secondCore, _logger, _telemetry).LoadAsync);
+        _scorer = new ModelScorer(options.Segments, options.ExplainTopFeatures, _telemetry);
         _trainingQueue = new TrainingQueue(options.MaxConcurrentTrainings);
-        _training = new TrainingCoordinator(store, checkpoints, _trainingQueue, options.AllowOverlappingRanges, loggerFactory, _models.Invalidate);
+        _training = new TrainingCoordinator(store, checkpoints, _trainingQueue, options.AllowOverlappingRanges, loggerFactory, _models.Invalidate, _telemetry);
         _catalog = new ModelCatalog(store, checkpoints, _models, _training, _logger);
     }
 
@@ -158,6 +167,8 @@ public sealed class ModelManager : IDisposable
             throw new ArgumentException($"{embeddings.Count} embeddings but {ages.Count} ages; give one age per embedding.", nameof(ages));
         }
 
+        using Activity? activity = ModelManagerTelemetry.Activities.StartActivity("ModelManager.ScoreBatch");
+        activity?.SetTag("modelmanager.score.rows", embeddings.Count);
         var results = new ScoreResult[embeddings.Count];
         foreach ((LoadedModel model, List<int> rows) in await _models.RouteAsync(ages, cancellationToken).ConfigureAwait(false))
         {
@@ -273,6 +284,24 @@ public sealed class ModelManager : IDisposable
     /// <exception cref="ModelNotFoundException">No model has the id.</exception>
     public Task DeactivateAsync(Guid modelId, CancellationToken cancellationToken = default) => _catalog.DeactivateAsync(modelId, cancellationToken);
 
+    /// <summary>
+    /// Gives a model a new anomaly threshold without retraining: the threshold is chosen again from
+    /// the calibration losses stored with the model, at <paramref name="thresholdPercentile"/>
+    /// (for a target false-alarm rate of r percent, pass 100 − r). The result is a new version with
+    /// the same weights, active when the source model is (replacing it); the source stays stored, so
+    /// <see cref="ActivateAsync"/> on it rolls back.
+    /// </summary>
+    /// <param name="modelId">The model to recalibrate.</param>
+    /// <param name="thresholdPercentile">The new percentile, in (0, 100].</param>
+    /// <param name="calibration">The rows to calibrate on; null keeps the model's own (its <see cref="ThresholdPolicy.Calibration"/>).</param>
+    /// <param name="cancellationToken">Cancels the store and checkpoint I/O.</param>
+    /// <returns>The new version.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The percentile is outside (0, 100].</exception>
+    /// <exception cref="ModelNotFoundException">No model has this id.</exception>
+    /// <exception cref="ModelLoadingException">The model's record or checkpoint is damaged.</exception>
+    public Task<ModelInfo> RecalibrateAsync(Guid modelId, double thresholdPercentile, ThresholdCalibration? calibration = null, CancellationToken cancellationToken = default) =>
+        _catalog.RecalibrateAsync(modelId, thresholdPercentile, calibration, cancellationToken);
+
     /// <summary>Deletes a model's record, then its checkpoint, and drops it from the cache.</summary>
     /// <param name="modelId">The model.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
@@ -304,6 +333,12 @@ public sealed class ModelManager : IDisposable
     /// </summary>
     public void CancelTrainings() => _trainingQueue.CancelAll();
 
+    /// <summary>The store, for the health check.</summary>
+    internal IModelStore Store => _store;
+
+    /// <summary>A model as scoring gets it (through the cache), for the health check.</summary>
+    internal ValueTask<LoadedModel> LoadForScoringAsync(Guid modelId, CancellationToken cancellationToken) => _models.ByIdAsync(modelId, cancellationToken);
+
     /// <summary>The helper of <see cref="ModelManagerOptions.SplitSingleScoresAcrossCores"/>, when this manager started one.</summary>
     internal SecondCore? SecondCore => _secondCore;
 
@@ -317,6 +352,7 @@ public sealed class ModelManager : IDisposable
         // Both parts are idempotent, so a second Dispose (a using block plus a container) is harmless.
         _trainingQueue.Dispose();
         _secondCore?.Dispose();
+        _telemetry.Dispose();
     }
 
     private async ValueTask<ScoreResult> ScoreSlowAsync(ValueTask<LoadedModel> model, ReadOnlyMemory<float> embedding) =>

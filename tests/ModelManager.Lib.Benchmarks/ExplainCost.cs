@@ -35,7 +35,7 @@ internal static class ExplainCost
         return 0;
     }
 
-    private static async Task<double> MicrosecondsAsync(ModelManager manager, float[][] rows)
+    internal static async Task<double> MicrosecondsAsync(ModelManager manager, float[][] rows)
     {
         await manager.ScoreAsync(rows[0], 5); // loaded and warm
         long start = Stopwatch.GetTimestamp();
@@ -47,7 +47,7 @@ internal static class ExplainCost
         return Stopwatch.GetElapsedTime(start).TotalMicroseconds / 400;
     }
 
-    private static double Median(List<double> values)
+    internal static double Median(List<double> values)
     {
         double[] sorted = [.. values.Order()];
         return sorted[sorted.Length / 2];

@@ -6,6 +6,7 @@ using BenchmarkDotNet.Running;
 // --native-load-check CHECKPOINTS: trains and scores on the CPU, says whether libtorch was mapped (tests).
 // --quality [--smoke] [--out FILE]: detection quality on real data sets against classical detectors (Quality/README.md).
 // --explain-cost: single-score time with and without ScoreResult.TopFeatures.
+// --telemetry-cost: single-score time with no metrics/trace listener and with one attached.
 // Anything else goes to BenchmarkDotNet (for example --filter '*').
 if (args.Length > 0 && args[0] == "--scoring-process")
 {
@@ -25,6 +26,11 @@ if (args.Contains("--quality"))
 if (args.Length > 0 && args[0] == "--explain-cost")
 {
     return await ExplainCost.RunAsync();
+}
+
+if (args.Length > 0 && args[0] == "--telemetry-cost")
+{
+    return await TelemetryCost.RunAsync();
 }
 
 if (args.Contains("--quick"))

@@ -10,12 +10,13 @@ public sealed partial class RoomDependencyTests
     private static readonly Dictionary<string, string[]> Allowed = new()
     {
         ["Native"] = [],
+        ["Telemetry"] = [],
         ["Modeling"] = ["Native"],
         ["Compute"] = ["Modeling"],
         ["Checkpoints"] = ["Modeling"],
         ["Training"] = ["Native", "Modeling", "Compute"],
         ["Storage"] = ["Compute"],
-        ["Scoring"] = ["Modeling", "Compute", "Storage", "Training"],
+        ["Scoring"] = ["Modeling", "Compute", "Storage", "Training", "Telemetry"],
         ["Import"] = ["Native", "Modeling", "Compute", "Training"],
     };
 
@@ -38,6 +39,6 @@ public sealed partial class RoomDependencyTests
     private static string[] Rooms() => [.. Allowed.Keys];
 
     // "using AgeGroupAnomaly.Room", a fully qualified name, or a name relative to the root namespace ("Room.Type").
-    [GeneratedRegex(@"(?:AgeGroupAnomaly\.|(?<![\w.]))(Native|Modeling|Compute|Checkpoints|Training|Storage|Scoring|Import|Management)(?:\.[A-Z]|\s*;)")]
+    [GeneratedRegex(@"(?:AgeGroupAnomaly\.|(?<![\w.]))(Native|Modeling|Compute|Checkpoints|Training|Storage|Scoring|Import|Management|Telemetry)(?:\.[A-Z]|\s*;)")]
     private static partial Regex RoomReference();
 }

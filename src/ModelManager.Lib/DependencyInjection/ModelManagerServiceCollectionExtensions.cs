@@ -50,7 +50,8 @@ public static class ModelManagerServiceCollectionExtensions
                 provider.GetRequiredService<IModelStore>(),
                 provider.GetRequiredService<IOptions<ModelManagerOptions>>().Value,
                 provider.GetService<ILoggerFactory>(),
-                provider.GetService<ICheckpointStore>());
+                provider.GetService<ICheckpointStore>(),
+                provider.GetService<System.Diagnostics.Metrics.IMeterFactory>());
 
             // In a host, trainings stop when the app starts stopping: a shutdown never waits for one.
             provider.GetService<IHostApplicationLifetime>()?.ApplicationStopping.Register(manager.CancelTrainings);
@@ -175,6 +176,8 @@ public static class ModelManagerServiceCollectionExtensions
 
         public double ThresholdPercentile { get; set; } = defaults.ThresholdPercentile;
 
+        public ThresholdCalibration ThresholdCalibration { get; set; } = defaults.ThresholdCalibration;
+
         public int? CpuThreads { get; set; } = defaults.CpuThreads;
 
         public TrainingConfig ToConfig() => defaults with
@@ -192,6 +195,7 @@ public static class ModelManagerServiceCollectionExtensions
             Dropout = Dropout,
             Seed = Seed,
             ThresholdPercentile = ThresholdPercentile,
+            ThresholdCalibration = ThresholdCalibration,
             CpuThreads = CpuThreads,
         };
     }

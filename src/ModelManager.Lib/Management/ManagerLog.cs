@@ -36,6 +36,9 @@ internal static partial class ManagerLog
     [LoggerMessage(EventId = 2010, Level = LogLevel.Error, Message = "Recording model {ModelId} failed and its checkpoint {CheckpointPath} could not be removed either; RemoveOrphanedCheckpointsAsync will remove it")]
     public static partial void CheckpointCleanupFailed(ILogger logger, Guid modelId, string checkpointPath, Exception exception);
 
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Information, Message = "Model {ModelId} recalibrated from model {SourceModelId}: threshold percentile {Percentile} on {Calibration}, threshold {OldThreshold} -> {NewThreshold}")]
+    public static partial void ModelRecalibrated(ILogger logger, Guid modelId, Guid sourceModelId, double percentile, Training.ThresholdCalibration calibration, double oldThreshold, double newThreshold);
+
     [LoggerMessage(EventId = 3000, Level = LogLevel.Debug, Message = "Model {ModelId} loaded into the cache in {ElapsedMs} ms")]
     public static partial void ModelLoaded(ILogger logger, Guid modelId, double elapsedMs);
 

@@ -10,7 +10,7 @@ namespace AgeGroupAnomaly.Management;
 /// Recency is a use counter per entry and eviction scans for the smallest: capacities are small
 /// (tens of models), and a hit then costs a dictionary lookup and no allocation.
 /// </remarks>
-internal sealed class ModelCache(int capacity)
+internal sealed class ModelCache(int capacity, Telemetry.ModelManagerTelemetry? telemetry = null)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<Guid, Entry> _entries = [];
@@ -32,8 +32,13 @@ internal sealed class ModelCache(int capacity)
         Entry? entry;
         lock (_gate)
         {
-            if (!_entries.TryGetValue(id, out entry))
+            if (_entries.TryGetValue(id, out entry))
             {
+                telemetry?.CacheHit();
+            }
+            else
+            {
+                telemetry?.CacheMiss();
                 entry = CreateEntry(id, load);
                 _entries[id] = entry;
                 if (_entries.Count > capacity)
@@ -86,6 +91,7 @@ internal sealed class ModelCache(int capacity)
         if (oldest is not null)
         {
             _entries.Remove(oldest.Id);
+            telemetry?.CacheEviction();
         }
     }
 

@@ -1,5 +1,6 @@
 using AgeGroupAnomaly.Checkpoints;
 using AgeGroupAnomaly.Storage;
+using AgeGroupAnomaly.Training;
 using Microsoft.Extensions.Logging;
 
 namespace AgeGroupAnomaly.Management;
@@ -54,6 +55,48 @@ internal sealed class ModelCatalog(IModelStore store, ICheckpointStore checkpoin
         await ChangeAsync(modelId, store.DeleteModelAsync, evict: true, cancellationToken).ConfigureAwait(false);
         await checkpoints.DeleteAsync(modelId, record.CheckpointPath, cancellationToken).ConfigureAwait(false);
         ManagerLog.ModelDeleted(logger, modelId);
+    }
+
+    /// <summary>
+    /// A new version of a model with a threshold chosen again from its stored calibration losses:
+    /// same weights (the verified checkpoint is copied under the new id, so deleting either version
+    /// leaves the other whole), active when the source is, the source kept for rollback.
+    /// </summary>
+    public async Task<ModelInfo> RecalibrateAsync(Guid modelId, double thresholdPercentile, ThresholdCalibration? calibration, CancellationToken cancellationToken)
+    {
+        _ = ThresholdPolicy.For(thresholdPercentile, calibration ?? ThresholdCalibration.ValidationRows, 0); // bad arguments fail before any I/O
+        ModelRecord source = await store.GetModelAsync(modelId, cancellationToken).ConfigureAwait(false) ?? throw new ModelNotFoundException(modelId);
+        TrainingSummary summary = ModelParameters.Parse(modelId, source.ParametersJson);
+        ThresholdCalibration rows = calibration ?? summary.ThresholdPolicy.Calibration;
+        LossStatistics losses = rows == ThresholdCalibration.ValidationRows ? summary.ValidationMetrics : summary.Metrics;
+        ThresholdPolicy policy = ThresholdPolicy.For(thresholdPercentile, rows, losses.Count);
+        if (losses.SortedLosses.IsDefaultOrEmpty)
+        {
+            throw new ModelLoadingException(modelId, ModelLoadFailure.DamagedRecord, $"the record holds no {rows} losses to calibrate a threshold on.");
+        }
+
+        double threshold = policy.ThresholdFrom(losses);
+        byte[] bytes = await checkpoints.ReadAsync(modelId, source.CheckpointPath, SafetensorsCheckpoint.MaxFileBytes(summary.Architecture), cancellationToken).ConfigureAwait(false);
+        _ = CheckpointCodec.Decode(modelId, bytes, source.CheckpointSha256, summary.Architecture); // never copy a damaged checkpoint into a new version
+
+        TrainingSummary recalibrated = summary with
+        {
+            Config = summary.Config with { ThresholdPercentile = thresholdPercentile, ThresholdCalibration = rows },
+            ThresholdPolicy = policy,
+        };
+        ModelRecord record = await training.RecordAsync(
+            source with
+            {
+                Id = Guid.NewGuid(),
+                ParametersJson = ModelParameters.ToJson(recalibrated),
+                Threshold = threshold,
+                CreatedUtc = DateTime.UtcNow,
+                CheckpointPath = string.Empty,
+            },
+            bytes,
+            cancellationToken).ConfigureAwait(false);
+        ManagerLog.ModelRecalibrated(logger, record.Id, modelId, thresholdPercentile, rows, source.Threshold, threshold);
+        return ModelInfo.From(record, recalibrated);
     }
 
     public async Task<int> RemoveOrphanedCheckpointsAsync(TimeSpan gracePeriod, CancellationToken cancellationToken)

@@ -4,6 +4,7 @@ using AgeGroupAnomaly.Checkpoints;
 using AgeGroupAnomaly.Modeling;
 using AgeGroupAnomaly.Scoring;
 using AgeGroupAnomaly.Storage;
+using AgeGroupAnomaly.Telemetry;
 using AgeGroupAnomaly.Training;
 using Microsoft.Extensions.Logging;
 
@@ -14,10 +15,11 @@ namespace AgeGroupAnomaly.Management;
 /// kernel. Problems come in the order a reader meets them: unknown id, parameters, missing file,
 /// checksum, file content; each is a <see cref="ModelLoadingException"/>.
 /// </summary>
-internal sealed class ModelLoader(IModelStore store, ICheckpointStore checkpoints, SecondCore? secondCore, ILogger logger)
+internal sealed class ModelLoader(IModelStore store, ICheckpointStore checkpoints, SecondCore? secondCore, ILogger logger, ModelManagerTelemetry? telemetry = null)
 {
     public async Task<LoadedModel> LoadAsync(Guid id)
     {
+        using Activity? activity = ModelManagerTelemetry.Activities.StartActivity("ModelManager.LoadModel");
         var watch = Stopwatch.StartNew();
         try
         {
@@ -32,13 +34,16 @@ internal sealed class ModelLoader(IModelStore store, ICheckpointStore checkpoint
                 throw new ModelLoadingException(id, ModelLoadFailure.ArchitectureMismatch, $"the checkpoint takes {weights.Architecture.InputSize} values but the record says {record.EmbeddingDimension}.");
             }
 
-            var loaded = new LoadedModel(record, training.Metrics, weights, secondCore);
+            var loaded = new LoadedModel(record, training.ThresholdPolicy.CalibrationLosses(training), weights, secondCore);
             ManagerLog.ModelLoaded(logger, id, watch.Elapsed.TotalMilliseconds);
+            telemetry?.Loaded();
+            activity?.SetTag(ModelManagerTelemetry.AgeRangeTag, loaded.AgeRange);
             return loaded;
         }
         catch (ModelLoadingException ex)
         {
             ManagerLog.ModelLoadFailed(logger, id, ex.Reason, ex);
+            Failed(activity, ex.Reason);
             throw;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -46,7 +51,15 @@ internal sealed class ModelLoader(IModelStore store, ICheckpointStore checkpoint
             // The store or the checkpoint store failed (unreachable database, disposed store, I/O): still a failed load.
             var failure = new ModelLoadingException(id, ModelLoadFailure.StoreUnavailable, ex.Message, ex);
             ManagerLog.ModelLoadFailed(logger, id, failure.Reason, failure);
+            Failed(activity, failure.Reason);
             throw failure;
         }
+    }
+
+    private void Failed(Activity? activity, ModelLoadFailure reason)
+    {
+        string type = reason.ToString();
+        telemetry?.LoadFailed(type);
+        activity?.SetStatus(ActivityStatusCode.Error, type).SetTag(ModelManagerTelemetry.ErrorTypeTag, type);
     }
 }

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Globalization;
 using AgeGroupAnomaly.Checkpoints;
 using AgeGroupAnomaly.Storage;
+using AgeGroupAnomaly.Telemetry;
 using AgeGroupAnomaly.Training;
 using Microsoft.Extensions.Logging;
 
@@ -11,7 +13,7 @@ namespace AgeGroupAnomaly.Management;
 /// record that activates it; if recording fails, the checkpoint is removed again, so no record ever
 /// points to a missing checkpoint and no failed training leaves a file behind.
 /// </summary>
-internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore checkpoints, TrainingQueue queue, bool allowOverlaps, ILoggerFactory loggerFactory, Action modelsChanged)
+internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore checkpoints, TrainingQueue queue, bool allowOverlaps, ILoggerFactory loggerFactory, Action modelsChanged, ModelManagerTelemetry? telemetry = null)
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<ModelManager>();
 
@@ -20,6 +22,29 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
     {
         StoreValidation.Range(ageMin, ageMax);
         config.Validate();
+        string range = ModelManagerTelemetry.AgeRange(ageMin, ageMax);
+        using Activity? activity = ModelManagerTelemetry.Activities.StartActivity("ModelManager.Train");
+        activity?.SetTag(ModelManagerTelemetry.AgeRangeTag, range);
+        long start = Stopwatch.GetTimestamp();
+        try
+        {
+            AgeGroupTrainingResult trained = await TrainAndRecordAsync(ageMin, ageMax, config, progress, cancellationToken).ConfigureAwait(false);
+            telemetry?.Trained(range, "completed", Stopwatch.GetElapsedTime(start), trained.Training.EpochsTrained);
+            activity?.SetTag("modelmanager.training.epochs", trained.Training.EpochsTrained);
+            return trained;
+        }
+        catch (Exception ex)
+        {
+            string outcome = ex is OperationCanceledException ? "cancelled" : "failed";
+            telemetry?.Trained(range, outcome, Stopwatch.GetElapsedTime(start), null);
+            activity?.SetStatus(ActivityStatusCode.Error, outcome).SetTag(ModelManagerTelemetry.ErrorTypeTag, ex.GetType().Name);
+            throw;
+        }
+    }
+
+    private async Task<AgeGroupTrainingResult> TrainAndRecordAsync(
+        double ageMin, double ageMax, TrainingConfig config, IProgress<EpochRecord>? progress, CancellationToken cancellationToken)
+    {
         await CheckOverlapAsync(ageMin, ageMax, null, cancellationToken).ConfigureAwait(false); // fail before minutes of training
         IReadOnlyList<SampleRecord> samples = await store.GetSamplesAsync(ageMin, ageMax, cancellationToken).ConfigureAwait(false);
         float[][] embeddings = TrainingSet(samples, ageMin, ageMax, config);
@@ -42,52 +67,65 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
             throw;
         }
 
-        return await RecordAsync(ageMin, ageMax, embeddings[0].Length, samples.Count, result, cancellationToken).ConfigureAwait(false);
+        var id = Guid.NewGuid();
+        (byte[] bytes, string sha256) = CheckpointCodec.Encode(result.Weights);
+        ModelRecord record = await RecordAsync(
+            new ModelRecord
+            {
+                Id = id,
+                AgeMin = ageMin,
+                AgeMax = ageMax,
+                EmbeddingDimension = embeddings[0].Length,
+                ParametersJson = ModelParameters.ToJson(result),
+                SampleCount = samples.Count,
+                Threshold = result.Threshold,
+                CreatedUtc = DateTime.UtcNow,
+                IsActive = true,
+                CheckpointPath = string.Empty, // set once the checkpoint is written
+                CheckpointSha256 = sha256,
+            },
+            bytes,
+            cancellationToken).ConfigureAwait(false);
+
+        ManagerLog.ModelRecorded(_logger, id, ageMin, ageMax, samples.Count, result.Threshold);
+        return new AgeGroupTrainingResult(ModelInfo.From(record, result), result, new CheckpointInfo(record.CheckpointPath, sha256));
     }
 
     /// <summary>
-    /// Makes a model durable: writes its checkpoint, then the record that activates it (after the
-    /// overlap check, again); if recording fails the checkpoint is removed. Trainings and imports both end here.
+    /// Makes a new model durable: the checkpoint first, then the record (after checking overlaps
+    /// again, as other callers may have changed models meanwhile); when recording fails the
+    /// checkpoint is removed again. Routing follows either way.
     /// </summary>
-    public async Task<AgeGroupTrainingResult> RecordAsync(
-        double ageMin, double ageMax, int embeddingDimension, int sampleCount, TrainingResult result, CancellationToken cancellationToken)
+    /// <returns>The record as stored, with its checkpoint location.</returns>
+    public async Task<ModelRecord> RecordAsync(ModelRecord draft, byte[] checkpoint, CancellationToken cancellationToken)
     {
-        var id = Guid.NewGuid();
-        (byte[] bytes, string sha256) = CheckpointCodec.Encode(result.Weights);
-        string location = await checkpoints.WriteAsync(id, bytes, cancellationToken).ConfigureAwait(false);
-        var record = new ModelRecord
-        {
-            Id = id,
-            AgeMin = ageMin,
-            AgeMax = ageMax,
-            EmbeddingDimension = embeddingDimension,
-            ParametersJson = ModelParameters.ToJson(result),
-            SampleCount = sampleCount,
-            Threshold = result.Threshold,
-            CreatedUtc = DateTime.UtcNow,
-            IsActive = true,
-            CheckpointPath = location,
-            CheckpointSha256 = sha256,
-        };
-
+        string location = await checkpoints.WriteAsync(draft.Id, checkpoint, cancellationToken).ConfigureAwait(false);
+        ModelRecord record = draft with { CheckpointPath = location };
         try
         {
-            IReadOnlyList<ModelRecord> before = await CheckOverlapAsync(ageMin, ageMax, null, cancellationToken).ConfigureAwait(false); // again: others may have changed models meanwhile
-            await store.AddModelAsync(record, cancellationToken).ConfigureAwait(false);
-            LogReplacements(before, record);
+            if (record.IsActive)
+            {
+                IReadOnlyList<ModelRecord> before = await CheckOverlapAsync(record.AgeMin, record.AgeMax, null, cancellationToken).ConfigureAwait(false);
+                await store.AddModelAsync(record, cancellationToken).ConfigureAwait(false);
+                LogReplacements(before, record);
+            }
+            else
+            {
+                await store.AddModelAsync(record, cancellationToken).ConfigureAwait(false); // an inactive model routes nothing, so it overlaps nothing
+            }
         }
         catch (Exception ex)
         {
             try
             {
-                await checkpoints.DeleteAsync(id, location, CancellationToken.None).ConfigureAwait(false);
-                ManagerLog.RecordFailedCheckpointRemoved(_logger, id, location, ex);
+                await checkpoints.DeleteAsync(record.Id, location, CancellationToken.None).ConfigureAwait(false);
+                ManagerLog.RecordFailedCheckpointRemoved(_logger, record.Id, location, ex);
             }
 #pragma warning disable CA1031 // the recording failure is what the caller must see; this cleanup failure is only logged
             catch (Exception cleanup)
 #pragma warning restore CA1031
             {
-                ManagerLog.CheckpointCleanupFailed(_logger, id, location, cleanup);
+                ManagerLog.CheckpointCleanupFailed(_logger, record.Id, location, cleanup);
             }
 
             throw;
@@ -97,8 +135,7 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
             modelsChanged();
         }
 
-        ManagerLog.ModelRecorded(_logger, id, ageMin, ageMax, sampleCount, result.Threshold);
-        return new AgeGroupTrainingResult(ModelInfo.From(record, result), result, new CheckpointInfo(location, sha256));
+        return record;
     }
 
     /// <summary>Trains every planned group that has enough samples, one after another.</summary>

@@ -16,4 +16,7 @@ internal sealed class LoadedModel(ModelRecord record, LossStatistics calibration
     public ModelWeights Weights { get; } = weights;
 
     public InferenceKernel Kernel { get; } = new(weights) { SecondCore = secondCore };
+
+    /// <summary>The metrics tag of its age range, made once so scoring does not format it.</summary>
+    public string AgeRange { get; } = Telemetry.ModelManagerTelemetry.AgeRange(record.AgeMin, record.AgeMax);
 }

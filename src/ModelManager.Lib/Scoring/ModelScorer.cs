@@ -1,5 +1,6 @@
 using AgeGroupAnomaly.Compute;
 using System.Collections.Immutable;
+using AgeGroupAnomaly.Telemetry;
 
 namespace AgeGroupAnomaly.Scoring;
 
@@ -8,13 +9,21 @@ namespace AgeGroupAnomaly.Scoring;
 /// (length, finite values), computes the reconstruction error (and per-segment errors) and reads
 /// the threshold and percentile rank from the model's calibration.
 /// </summary>
-internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int topFeatures = 0)
+internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int topFeatures = 0, ModelManagerTelemetry? telemetry = null)
 {
     private const int RowsPerCheckChunk = 64;
 
     private readonly EmbeddingSegment[] _segments = [.. segments];
 
     public ScoreResult Score(LoadedModel model, ReadOnlySpan<float> embedding)
+    {
+        long start = telemetry?.ScoreStart() ?? 0;
+        ScoreResult result = ScoreOne(model, embedding);
+        telemetry?.Scored(model.AgeRange, 1, result.IsAnomaly ? 1 : 0, start, batch: false);
+        return result;
+    }
+
+    private ScoreResult ScoreOne(LoadedModel model, ReadOnlySpan<float> embedding)
     {
         Check(model, embedding);
         FeatureLoss[] top = TopArray(model);
@@ -62,11 +71,27 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int 
     /// <summary>Scores the given rows of a batch into <paramref name="results"/> (same positions).</summary>
     public void ScoreRows(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, ScoreResult[] results)
     {
+        long start = telemetry?.ScoreStart() ?? 0;
+        ScoreRowsCore(model, embeddings, rows, results);
+        if (telemetry is not null)
+        {
+            int anomalies = 0;
+            foreach (int i in rows)
+            {
+                anomalies += results[i].IsAnomaly ? 1 : 0;
+            }
+
+            telemetry.Scored(model.AgeRange, rows.Count, anomalies, start, batch: true);
+        }
+    }
+
+    private void ScoreRowsCore(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, ScoreResult[] results)
+    {
         if (_segments.Length > 0)
         {
             foreach (int i in rows)
             {
-                results[i] = Score(model, Checked(model, embeddings[i].Span, i));
+                results[i] = ScoreOne(model, Checked(model, embeddings[i].Span, i));
             }
 
             return;

@@ -26,7 +26,7 @@ public sealed record ScoreResult
     /// <summary>Loss divided by threshold (above 1 means anomalous); +∞ for a positive loss against a zero threshold.</summary>
     public double ThresholdRatio => Threshold > 0 ? ReconstructionLoss / Threshold : (ReconstructionLoss > 0 ? double.PositiveInfinity : 0);
 
-    /// <summary>Percentile rank (0–100) of the loss among the model's calibration errors.</summary>
+    /// <summary>Percentile rank (0–100) of the loss among the model's calibration losses (the rows its threshold was calibrated on, see <see cref="Training.ThresholdPolicy"/>).</summary>
     public required double PercentileRank { get; init; }
 
     /// <summary>Loss per configured embedding segment, in configuration order (empty when none are configured).</summary>

@@ -262,7 +262,10 @@ public sealed class AutoencoderTrainer
             new InferenceKernel(best).ReconstructionLosses(data.Values, errors);
             var metrics = LossStatistics.FromLosses(errors);
             var validationMetrics = LossStatistics.FromLosses([.. validationRows.Select(i => errors[i])]);
-            double threshold = metrics.Percentile(_config.ThresholdPercentile);
+            var policy = ThresholdPolicy.For(
+                _config.ThresholdPercentile, _config.ThresholdCalibration,
+                _config.ThresholdCalibration == ThresholdCalibration.ValidationRows ? validationMetrics.Count : metrics.Count);
+            double threshold = policy.ThresholdFrom(_config.ThresholdCalibration == ThresholdCalibration.ValidationRows ? validationMetrics : metrics);
             if (!double.IsFinite(threshold))
             {
                 throw new AutoencoderTrainingException($"The anomaly threshold came out as {threshold}; refusing to keep a model with a non-finite threshold.");
@@ -273,7 +276,7 @@ public sealed class AutoencoderTrainer
                 BestValidationLoss = bestValidation,
                 BestEpoch = bestEpoch,
                 StopReason = reason,
-                ThresholdPolicy = ThresholdPolicy.ForPercentile(_config.ThresholdPercentile),
+                ThresholdPolicy = policy,
                 Architecture = architecture,
                 Config = _config,
                 TrainCount = trainCount,

@@ -20,10 +20,17 @@ public sealed partial record TrainingConfig
 
     /// <summary>
     /// The original Python service's configuration, for comparisons and migrations: hidden sizes
-    /// [256, 128, 64, 32], raw (unstandardized) inputs and its absolute early-stopping rule, with the
-    /// same learning rate, batch, epochs, split, patience and min delta as <see cref="Default"/>.
+    /// [256, 128, 64, 32], raw (unstandardized) inputs, its absolute early-stopping rule and its
+    /// threshold over every row of the run, with the same learning rate, batch, epochs, split,
+    /// patience and min delta as <see cref="Default"/>.
     /// </summary>
-    public static TrainingConfig Original { get; } = new() { HiddenSizes = [256, 128, 64, 32], Standardize = false, RelativeMinDelta = false };
+    public static TrainingConfig Original { get; } = new()
+    {
+        HiddenSizes = [256, 128, 64, 32],
+        Standardize = false,
+        RelativeMinDelta = false,
+        ThresholdCalibration = ThresholdCalibration.TrainingAndValidationRows,
+    };
 
     /// <summary>
     /// Encoder layer widths; the last is the bottleneck. Empty means automatic: the trainer picks
@@ -98,6 +105,14 @@ public sealed partial record TrainingConfig
     /// <summary>Percentile of the per-sample errors used as the anomaly threshold, in (0, 100].</summary>
     /// <value>The default is 95.</value>
     public double ThresholdPercentile { get; init; } = 95;
+
+    /// <summary>
+    /// Which rows the threshold is calibrated on. The default, the held-out validation rows, keeps
+    /// the false-alarm rate on new normal rows at or just below 100 − <see cref="ThresholdPercentile"/>
+    /// percent; the original service used every row, training rows included, which runs above it.
+    /// </summary>
+    /// <value>The default is <see cref="ThresholdCalibration.ValidationRows"/>.</value>
+    public ThresholdCalibration ThresholdCalibration { get; init; } = ThresholdCalibration.ValidationRows;
 
     /// <summary>
     /// Threads a CPU training uses (the managed training engine splits each matrix product across
@@ -181,6 +196,11 @@ public sealed partial record TrainingConfig
             throw Range(nameof(ThresholdPercentile), ThresholdPercentile, "it must lie in (0, 100]");
         }
 
+        if (!Enum.IsDefined(ThresholdCalibration))
+        {
+            throw Range(nameof(ThresholdCalibration), ThresholdCalibration, "it must be ValidationRows or TrainingAndValidationRows");
+        }
+
         if (CpuThreads is < 1)
         {
             throw Range(nameof(CpuThreads), CpuThreads.Value, "it must be at least 1, or null to use every core");
@@ -225,7 +245,7 @@ public sealed partial record TrainingConfig
         && ValidationSplit.Equals(other.ValidationSplit) && EarlyStoppingPatience == other.EarlyStoppingPatience
         && MinDelta.Equals(other.MinDelta) && RelativeMinDelta == other.RelativeMinDelta && Standardize == other.Standardize && string.Equals(Device, other.Device, StringComparison.Ordinal)
         && Dropout.Equals(other.Dropout) && Seed == other.Seed && ThresholdPercentile.Equals(other.ThresholdPercentile)
-        && CpuThreads == other.CpuThreads;
+        && ThresholdCalibration == other.ThresholdCalibration && CpuThreads == other.CpuThreads;
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(HiddenSizes.IsDefault ? 0 : HiddenSizes.Length, LearningRate, BatchSize, Epochs, ValidationSplit, Seed, Device);

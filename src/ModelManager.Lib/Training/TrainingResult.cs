@@ -64,15 +64,16 @@ public record TrainingSummary
 
     /// <summary>
     /// Per-sample error statistics over the full data set (training and validation rows) in eval
-    /// mode. The threshold is taken from these, as the original service did; note that training
-    /// rows are part of the calibration set, which makes the threshold slightly optimistic.
+    /// mode. The original service took its threshold from these
+    /// (<see cref="ThresholdCalibration.TrainingAndValidationRows"/>); the rows the model fitted make
+    /// such a threshold too low for new rows.
     /// </summary>
     public required LossStatistics Metrics { get; init; }
 
-    /// <summary>The same statistics over the held-out validation rows only, for comparison.</summary>
+    /// <summary>The same statistics over the held-out validation rows only: the calibration set of <see cref="ThresholdCalibration.ValidationRows"/>.</summary>
     public required LossStatistics ValidationMetrics { get; init; }
 
-    /// <summary>How the threshold was chosen.</summary>
+    /// <summary>How the threshold was chosen: percentile, rule and the rows it was calibrated on.</summary>
     public required ThresholdPolicy ThresholdPolicy { get; init; }
 
     /// <summary>Training rows (0 for models stored before this was recorded).</summary>
@@ -88,7 +89,7 @@ public record TrainingSummary
 /// <summary>Everything training produced except the live module: the summary, the threshold and the best weights.</summary>
 public sealed record TrainingResult : TrainingSummary
 {
-    /// <summary>The anomaly threshold: <see cref="TrainingSummary.Metrics"/> at <see cref="TrainingConfig.ThresholdPercentile"/>.</summary>
+    /// <summary>The anomaly threshold: the <see cref="TrainingSummary.ThresholdPolicy"/> applied to its calibration losses.</summary>
     public required double Threshold { get; init; }
 
     /// <summary>The best epoch's weights (deep copy).</summary>

@@ -76,7 +76,8 @@ public abstract class ModelManagerTests
         AgeGroupTrainingResult result = await Manager.TrainAgeGroupModelAsync(4, 5);
 
         result.SampleCount.Should().Be(60);
-        result.Threshold.Should().Be(result.Training.Metrics.Percentile(95)).And.Be(result.Training.Threshold);
+        result.Threshold.Should().Be(result.Training.ThresholdPolicy.ThresholdFrom(result.Training.ValidationMetrics)).And.Be(result.Training.Threshold);
+        result.Threshold.Should().BeGreaterThanOrEqualTo(result.Training.ValidationMetrics.Max, "rank ceil(13 * 0.95) = 13 is beyond 12 held-out losses: the log-normal bound, at least the largest");
         File.Exists(Path.Combine(CheckpointDirectory, result.Checkpoint.RelativePath)).Should().BeTrue();
         ModelRecord record = (await Store.GetModelAsync(result.ModelId))!;
         record.IsActive.Should().BeTrue();
@@ -351,6 +352,93 @@ public abstract class ModelManagerTests
         (await FluentActions.Awaiting(() => Manager.ComputeReconstructionLossAsync(new float[Dimension], b.ModelId)).Should().ThrowAsync<ModelLoadingException>())
             .Which.Reason.Should().Be(ModelLoadFailure.ChecksumMismatch);
         await FluentActions.Awaiting(() => Manager.ScoreAsync(new float[Dimension], 4).AsTask()).Should().ThrowAsync<ModelLoadingException>();
+    }
+
+    [Test]
+    public async Task Recalibrate_AnActiveModel_AddsAnActiveVersionWithTheNewThreshold_AndTheSourceRollsBack()
+    {
+        await AddSamplesAsync(4, 60, seed: 1);
+        AgeGroupTrainingResult trained = await Manager.TrainAgeGroupModelAsync(3, 5);
+        float[] probe = TestData.Embeddings(1, Dimension, 5, offset: 0.4f)[0];
+        ScoreResult before = await Manager.ScoreAsync(probe, 4);
+
+        ModelInfo recalibrated = await Manager.RecalibrateAsync(trained.ModelId, 80);
+
+        recalibrated.Id.Should().NotBe(trained.ModelId);
+        recalibrated.IsActive.Should().BeTrue();
+        recalibrated.Threshold.Should().Be(recalibrated.Training.ValidationMetrics.SortedLosses[10]) // rank ceil(13 * 0.8) = 11 of 12 held-out losses
+            .And.BeLessThan(trained.Threshold);
+        recalibrated.Training.ThresholdPolicy.Should().Be(ThresholdPolicy.For(80, ThresholdCalibration.ValidationRows, 12));
+        recalibrated.Training.Config.ThresholdPercentile.Should().Be(80);
+        recalibrated.Training.History.Should().Equal(trained.Training.History);
+        (await Manager.GetModelInfoAsync(trained.ModelId)).IsActive.Should().BeFalse();
+
+        ScoreResult after = await Manager.ScoreAsync(probe, 4);
+        after.ModelId.Should().Be(recalibrated.Id);
+        after.Threshold.Should().Be(recalibrated.Threshold);
+        after.ReconstructionLoss.Should().Be(before.ReconstructionLoss, "the weights are the same");
+
+        await Manager.ActivateAsync(trained.ModelId);
+        ScoreResult rolledBack = await Manager.ScoreAsync(probe, 4);
+        rolledBack.ModelId.Should().Be(trained.ModelId);
+        rolledBack.Threshold.Should().Be(trained.Threshold);
+    }
+
+    [Test]
+    public async Task Recalibrate_AnInactiveModel_AddsAnInactiveVersion_ThatSurvivesTheSourcesDeletion()
+    {
+        await AddSamplesAsync(4, 30, seed: 1);
+        AgeGroupTrainingResult trained = await Manager.TrainAgeGroupModelAsync(3, 5);
+        await Manager.DeactivateAsync(trained.ModelId);
+        float[] probe = new float[Dimension];
+        double loss = await Manager.ComputeReconstructionLossAsync(probe, trained.ModelId);
+
+        ModelInfo recalibrated = await Manager.RecalibrateAsync(trained.ModelId, 99);
+        await Manager.DeleteAsync(trained.ModelId);
+
+        recalibrated.IsActive.Should().BeFalse();
+        (await Manager.ListModelsAsync()).Select(m => m.Id).Should().Equal(recalibrated.Id);
+        (await Manager.ComputeReconstructionLossAsync(probe, recalibrated.Id)).Should().Be(loss, "the copied checkpoint holds the same weights");
+        await FluentActions.Awaiting(() => Manager.ScoreAsync(probe, 4).AsTask()).Should().ThrowAsync<NoModelForAgeException>();
+    }
+
+    [Test]
+    public async Task Recalibrate_OnEveryRow_UsesTheOriginalRuleOverTheTrainingRunsLosses()
+    {
+        await AddSamplesAsync(4, 40, seed: 1);
+        AgeGroupTrainingResult trained = await Manager.TrainAgeGroupModelAsync(3, 5);
+
+        ModelInfo recalibrated = await Manager.RecalibrateAsync(trained.ModelId, 90, ThresholdCalibration.TrainingAndValidationRows);
+
+        recalibrated.Threshold.Should().Be(trained.Training.Metrics.Percentile(90));
+        recalibrated.Training.ThresholdPolicy.Calibration.Should().Be(ThresholdCalibration.TrainingAndValidationRows);
+        recalibrated.Training.ThresholdPolicy.CalibrationCount.Should().Be(40);
+        (await Manager.ScoreAsync(new float[Dimension], 4)).Threshold.Should().Be(recalibrated.Threshold);
+    }
+
+    [Test]
+    public async Task Recalibrate_WithBadArgumentsOrADamagedCheckpoint_ThrowsATypedErrorAndAddsNothing()
+    {
+        await AddSamplesAsync(4, 30, seed: 1);
+        AgeGroupTrainingResult trained = await Manager.TrainAgeGroupModelAsync(3, 5);
+        var unknown = Guid.NewGuid();
+
+        (await FluentActions.Awaiting(() => Manager.RecalibrateAsync(trained.ModelId, 0)).Should().ThrowAsync<ArgumentOutOfRangeException>())
+            .WithMessage("*percentile is 0*(0, 100]*");
+        await FluentActions.Awaiting(() => Manager.RecalibrateAsync(trained.ModelId, 101)).Should().ThrowAsync<ArgumentOutOfRangeException>();
+        await FluentActions.Awaiting(() => Manager.RecalibrateAsync(trained.ModelId, 90, (ThresholdCalibration)7)).Should().ThrowAsync<ArgumentOutOfRangeException>();
+        (await FluentActions.Awaiting(() => Manager.RecalibrateAsync(unknown, 90)).Should().ThrowAsync<ModelNotFoundException>())
+            .Which.ModelId.Should().Be(unknown);
+
+        string path = Path.Combine(CheckpointDirectory, trained.Checkpoint.RelativePath);
+        byte[] bytes = File.ReadAllBytes(path);
+        bytes[^1] ^= 0x40;
+        File.WriteAllBytes(path, bytes);
+        (await FluentActions.Awaiting(() => Manager.RecalibrateAsync(trained.ModelId, 90)).Should().ThrowAsync<ModelLoadingException>())
+            .Which.Reason.Should().Be(ModelLoadFailure.ChecksumMismatch);
+
+        (await Store.ListModelsAsync()).Select(m => m.Id).Should().Equal(trained.ModelId);
+        Directory.GetFiles(CheckpointDirectory).Should().HaveCount(1, "no copy was written");
     }
 
     [Test]

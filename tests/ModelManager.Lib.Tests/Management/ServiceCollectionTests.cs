@@ -161,6 +161,7 @@ public sealed class ServiceCollectionTests
                   "Dropout": 0.05,
                   "Seed": 9,
                   "ThresholdPercentile": 99,
+                  "ThresholdCalibration": "TrainingAndValidationRows",
                   "CpuThreads": 1
                 }
               }
@@ -186,11 +187,12 @@ public sealed class ServiceCollectionTests
         {
             HiddenSizes = [64, 32], LearningRate = 0.002, BatchSize = 16, Epochs = 50, ValidationSplit = 0.25, EarlyStoppingPatience = 7,
             MinDelta = 0.001, RelativeMinDelta = false, Standardize = false, Device = "cpu", Dropout = 0.05, Seed = 9, ThresholdPercentile = 99, CpuThreads = 1,
+            ThresholdCalibration = AgeGroupAnomaly.Training.ThresholdCalibration.TrainingAndValidationRows,
         });
         AgeGroupAnomaly.Training.TrainingConfig.Default.HiddenSizes.Should().BeEmpty("binding never changes the shared defaults (automatic hidden sizes)");
         AgeGroupAnomaly.Training.TrainingConfig.Default.Standardize.Should().BeTrue("binding never changes the shared defaults");
         typeof(AgeGroupAnomaly.Training.TrainingConfig).GetProperties().Where(p => p.CanWrite).Select(p => p.Name).Should().BeSubsetOf(
-            ["HiddenSizes", "LearningRate", "BatchSize", "Epochs", "ValidationSplit", "EarlyStoppingPatience", "MinDelta", "RelativeMinDelta", "Standardize", "Device", "Dropout", "Seed", "ThresholdPercentile", "CpuThreads"],
+            ["HiddenSizes", "LearningRate", "BatchSize", "Epochs", "ValidationSplit", "EarlyStoppingPatience", "MinDelta", "RelativeMinDelta", "Standardize", "Device", "Dropout", "Seed", "ThresholdPercentile", "ThresholdCalibration", "CpuThreads"],
             "a new training field must be added to this test's JSON");
         typeof(ModelManagerOptions).GetProperties().Select(p => p.Name).Should().BeSubsetOf(
             ["CheckpointDirectory", "CacheCapacity", "ActiveModelsRefreshInterval", "SplitSingleScoresAcrossCores", "MaxConcurrentTrainings", "AllowOverlappingRanges", "ExplainTopFeatures", "Segments", "DefaultTrainingConfig"],

@@ -44,7 +44,9 @@ public sealed class WebServiceTests : ProgramTestBase
             .Should().Equal(first.GetProperty("id").GetGuid());
         models.GetArrayLength().Should().Be(2);
         second.GetProperty("id").GetGuid().Should().NotBe(first.GetProperty("id").GetGuid());
-        (await Json(await http.GetAsync("/health"))).GetProperty("status").GetString().Should().Be("healthy");
+        JsonElement health = await Json(await http.GetAsync("/health"));
+        health.GetProperty("status").GetString().Should().Be("Healthy");
+        health.GetProperty("models").GetInt32().Should().Be(1, "the check loaded the one active model");
     }
 
     [Test]

@@ -34,8 +34,10 @@ public sealed class AutoencoderTrainerTests
         r.Metrics.SortedLosses.Should().BeInAscendingOrder();
         r.Metrics.Percentile95.Should().Be(r.Metrics.SortedLosses[114]); // floor(0.95 * 120)
         r.Metrics.Percentile99.Should().Be(r.Metrics.SortedLosses[118]); // floor(0.99 * 120)
-        r.Threshold.Should().Be(r.Metrics.Percentile95);
         r.ValidationMetrics.Count.Should().Be(24);
+        r.ThresholdPolicy.Calibration.Should().Be(ThresholdCalibration.ValidationRows);
+        r.ThresholdPolicy.CalibrationCount.Should().Be(24);
+        r.Threshold.Should().Be(r.ValidationMetrics.SortedLosses[23]); // rank ceil(25 * 0.95) = 24 of 24 held-out losses
         r.Architecture.TotalParameters.Should().Be(new ArchitectureInfo(16, [12, 6], 0.1).TotalParameters);
     }
 
@@ -265,6 +267,44 @@ public sealed class AutoencoderTrainerTests
     }
 
     [Test]
+    public void Train_WithTheOriginalConfig_CalibratesOnEveryRowByTheOriginalIndexRule()
+    {
+        float[][] data = TestData.Embeddings(120, 16);
+
+        using TrainedAutoencoder trained = new AutoencoderTrainer(Small with { ThresholdCalibration = ThresholdCalibration.TrainingAndValidationRows }).Train(data);
+        TrainingResult r = trained.Result;
+
+        r.ThresholdPolicy.Should().Be(ThresholdPolicy.ForPercentile(95) with { CalibrationCount = 120 });
+        r.Threshold.Should().Be(r.Metrics.SortedLosses[114]); // floor(0.95 * 120)
+        TrainingConfig.Original.ThresholdCalibration.Should().Be(ThresholdCalibration.TrainingAndValidationRows);
+    }
+
+    [Test]
+    public void Train_ByDefault_HoldsTheFalseAlarmRateOnNewNormalRowsNearTheNominalRate_WhereTheOriginalRuleRunsAbove()
+    {
+        // One seeded distribution: 400 rows to train on, 4,000 new rows from the same distribution to count false alarms on.
+        float[][] all = TestData.Embeddings(4400, 16, seed: 7);
+        float[][] train = all[..400];
+        float[][] fresh = all[400..];
+        TrainingConfig config = Small with { Epochs = 30 };
+
+        double heldOut = FalseAlarmRate(config, train, fresh);
+        double original = FalseAlarmRate(config with { ThresholdCalibration = ThresholdCalibration.TrainingAndValidationRows }, train, fresh);
+
+        // 80 held-out rows: the expected rate lies in [5 % - 1/81, 5 %]; the band allows for the sampling noise of 80 calibration rows.
+        heldOut.Should().BeInRange(0.01, 0.10);
+        original.Should().BeGreaterThan(heldOut, "training rows the model has fitted pull the original threshold down");
+    }
+
+    private static double FalseAlarmRate(TrainingConfig config, float[][] train, float[][] fresh)
+    {
+        using TrainedAutoencoder trained = new AutoencoderTrainer(config).Train(train);
+        double[] losses = new double[fresh.Length];
+        new AgeGroupAnomaly.Compute.InferenceKernel(trained.Result.Weights).ReconstructionLosses(EmbeddingMatrix.FromRows(fresh).Values, losses);
+        return losses.Count(l => l > trained.Result.Threshold) / (double)fresh.Length;
+    }
+
+    [Test]
     public void Train_AllIdenticalRows_TrainsWithAFiniteThreshold()
     {
         float[][] data = [.. Enumerable.Range(0, 30).Select(_ => Enumerable.Repeat(0.5f, 16).ToArray())];
@@ -323,7 +363,7 @@ public sealed class AutoencoderTrainerTests
     [TestCase(false)]
     public void Train_ATrainingRow_ScoresExactlyItsCalibrationError(bool standardize)
     {
-        float[][] data = TestData.Embeddings(80, 16, seed: 9, scale: 20f, offset: 5f);
+        float[][] data = TestData.Embeddings(120, 16, seed: 9, scale: 20f, offset: 5f); // 24 validation rows: the threshold is one of their losses
 
         using TrainedAutoencoder trained = new AutoencoderTrainer(Small with { Standardize = standardize }).Train(data);
         TrainingResult r = trained.Result;
