@@ -67,6 +67,16 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
             throw;
         }
 
+        return await RecordAsync(ageMin, ageMax, embeddings[0].Length, samples.Count, result, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Makes a model durable: writes its checkpoint, then the record that activates it (after the
+    /// overlap check, again); if recording fails the checkpoint is removed. Trainings and imports both end here.
+    /// </summary>
+    public async Task<AgeGroupTrainingResult> RecordAsync(
+        double ageMin, double ageMax, int embeddingDimension, int sampleCount, TrainingResult result, CancellationToken cancellationToken)
+    {
         var id = Guid.NewGuid();
         (byte[] bytes, string sha256) = CheckpointCodec.Encode(result.Weights);
         ModelRecord record = await RecordAsync(
@@ -75,9 +85,9 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
                 Id = id,
                 AgeMin = ageMin,
                 AgeMax = ageMax,
-                EmbeddingDimension = embeddings[0].Length,
+                EmbeddingDimension = embeddingDimension,
                 ParametersJson = ModelParameters.ToJson(result),
-                SampleCount = samples.Count,
+                SampleCount = sampleCount,
                 Threshold = result.Threshold,
                 CreatedUtc = DateTime.UtcNow,
                 IsActive = true,
@@ -87,7 +97,7 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
             bytes,
             cancellationToken).ConfigureAwait(false);
 
-        ManagerLog.ModelRecorded(_logger, id, ageMin, ageMax, samples.Count, result.Threshold);
+        ManagerLog.ModelRecorded(_logger, id, ageMin, ageMax, sampleCount, result.Threshold);
         return new AgeGroupTrainingResult(ModelInfo.From(record, result), result, new CheckpointInfo(record.CheckpointPath, sha256));
     }
 
