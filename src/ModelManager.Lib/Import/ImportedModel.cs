@@ -61,7 +61,7 @@ internal static class ImportedModel
             BestEpoch = 0,
             BestValidationLoss = double.NaN,
             Metrics = metrics,
-            ValidationMetrics = metrics, // every calibration row is held out from this library's point of view
+            ValidationMetrics = metrics, // the same rows: this library holds no split of them (RecalibrateAsync may pick either)
             ThresholdPolicy = policy,
             TrainCount = 0,
             ValidationCount = samples.Count,
