@@ -35,25 +35,33 @@ internal static class ImportedModel
         else
         {
             double[] errors = CalibrationErrors(weights, samples, range);
+            // The original's rank rule on every row, as the original service calibrated: the stored samples are usually
+            // the rows the PyTorch model was trained on, so the same samples give the original's threshold again.
             metrics = LossStatistics.FromLosses(errors);
-            threshold = metrics.Percentile(calibration.Percentile);
-            policy = ThresholdPolicy.ForPercentile(calibration.Percentile) with
+            policy = ThresholdPolicy.For(calibration.Percentile, ThresholdCalibration.TrainingAndValidationRows, metrics.Count) with
             {
                 CalibrationSet = string.Create(CultureInfo.InvariantCulture, $"the {samples.Count} stored samples in {range}, scored by the model imported from PyTorch ({imported.Form})"),
             };
+            threshold = policy.ThresholdFrom(metrics);
         }
 
         return new TrainingResult
         {
             // Not trained here: no epochs, and the configuration is the original service's with the file's shape.
-            Config = TrainingConfig.Original with { HiddenSizes = architecture.HiddenSizes, Dropout = architecture.Dropout, ThresholdPercentile = calibration.Percentile },
+            Config = TrainingConfig.Original with
+            {
+                HiddenSizes = architecture.HiddenSizes,
+                Dropout = architecture.Dropout,
+                ThresholdPercentile = calibration.Percentile,
+                ThresholdCalibration = ThresholdCalibration.TrainingAndValidationRows,
+            },
             Architecture = architecture,
             History = ImmutableArray<EpochRecord>.Empty,
             StopReason = StopReason.MaxEpochs,
             BestEpoch = 0,
             BestValidationLoss = double.NaN,
             Metrics = metrics,
-            ValidationMetrics = metrics, // every calibration row is held out from this library's point of view
+            ValidationMetrics = metrics, // the same rows: this library holds no split of them (RecalibrateAsync may pick either)
             ThresholdPolicy = policy,
             TrainCount = 0,
             ValidationCount = samples.Count,

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using System.IO.Compression;
 using AgeGroupAnomaly.Import;
@@ -157,6 +158,20 @@ public sealed class PyTorchImportTests
         imported.Training.ThresholdPolicy.Percentile.Should().Be(90);
         imported.Training.ThresholdPolicy.CalibrationSet.Should().Contain("41 stored samples in [3, 4]");
         (await Manager.ScoreAsync(rows[0], 3)).PercentileRank.Should().Be(imported.Training.Metrics.RankOf(losses[0]));
+    }
+
+    [Test]
+    public async Task Recalibrate_OfAModelImportedOnStoredSamples_ChoosesAgainFromTheSameErrors()
+    {
+        float[][] rows = TestData.Embeddings(30, 16, seed: 8);
+        await Store.AddSamplesAsync([.. rows.Select(r => new NewSample(3, r))]);
+        AgeGroupTrainingResult imported = await Manager.ImportPyTorchModelAsync(Fixture("state_dict.pt"), 3, 4, PyTorchImportCalibration.FromStoredSamples(95));
+
+        ModelInfo recalibrated = await Manager.RecalibrateAsync(imported.ModelId, 50);
+
+        ImmutableArray<double> sorted = imported.Training.Metrics.SortedLosses;
+        recalibrated.Threshold.Should().Be(sorted[15], "the original rule at 50 % of 30 errors").And.BeLessThan(imported.Threshold);
+        (await Manager.ScoreAsync(rows[0], 3)).ModelId.Should().Be(recalibrated.Id);
     }
 
     [Test]
