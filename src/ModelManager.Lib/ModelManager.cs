@@ -299,6 +299,7 @@ public sealed class ModelManager : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">The percentile is outside (0, 100].</exception>
     /// <exception cref="ModelNotFoundException">No model has this id.</exception>
     /// <exception cref="ModelLoadingException">The model's record or checkpoint is damaged.</exception>
+    /// <exception cref="InvalidOperationException">The model's threshold was given at import, so it stores no calibration losses.</exception>
     public Task<ModelInfo> RecalibrateAsync(Guid modelId, double thresholdPercentile, ThresholdCalibration? calibration = null, CancellationToken cancellationToken = default) =>
         _catalog.RecalibrateAsync(modelId, thresholdPercentile, calibration, cancellationToken);
 

@@ -67,6 +67,12 @@ internal sealed class ModelCatalog(IModelStore store, ICheckpointStore checkpoin
         _ = ThresholdPolicy.For(thresholdPercentile, calibration ?? ThresholdCalibration.ValidationRows, 0); // bad arguments fail before any I/O
         ModelRecord source = await store.GetModelAsync(modelId, cancellationToken).ConfigureAwait(false) ?? throw new ModelNotFoundException(modelId);
         TrainingSummary summary = ModelParameters.Parse(modelId, source.ParametersJson);
+        if (double.IsNaN(summary.ThresholdPolicy.Percentile))
+        {
+            throw new InvalidOperationException(
+                $"Model {modelId}'s threshold was given, not calibrated (imported with PyTorchImportCalibration.FromThreshold): it stores no calibration losses to choose another threshold from. Import it again with FromStoredSamples, or train the range.");
+        }
+
         ThresholdCalibration rows = calibration ?? summary.ThresholdPolicy.Calibration;
         LossStatistics losses = rows == ThresholdCalibration.ValidationRows ? summary.ValidationMetrics : summary.Metrics;
         ThresholdPolicy policy = ThresholdPolicy.For(thresholdPercentile, rows, losses.Count);

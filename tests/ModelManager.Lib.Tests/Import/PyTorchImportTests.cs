@@ -64,6 +64,16 @@ public sealed class PyTorchImportTests
         imported.Model.IsActive.Should().BeTrue();
     }
 
+    [Test]
+    public async Task Recalibrate_OfAModelImportedWithItsThreshold_IsRefused_ForItStoresNoCalibrationLosses()
+    {
+        AgeGroupTrainingResult imported = await Manager.ImportPyTorchModelAsync(Fixture("state_dict.pt"), 3, 4, PyTorchImportCalibration.FromThreshold(0.5));
+
+        (await FluentActions.Awaiting(() => Manager.RecalibrateAsync(imported.ModelId, 90)).Should().ThrowAsync<InvalidOperationException>())
+            .WithMessage("*threshold was given, not calibrated*FromStoredSamples*");
+        (await Manager.ListModelsAsync()).Should().ContainSingle("nothing was added");
+    }
+
     [TestCase("state_dict.pt")]
     [TestCase("wrapped_state_dict.pt")]
     [TestCase("three_layers.pt")]
