@@ -18,6 +18,8 @@ public static class ModelPlots
     private static readonly Color BelowColor = Color.FromHex("#4c72b0");
     private static readonly Color AboveColor = Color.FromHex("#d62728");
 
+    private const string ErrorAxis = "reconstruction error (per-sample mean squared error)";
+
     /// <summary>File name of the training curves in a report folder.</summary>
     public const string TrainingCurvesFileName = "training-curves.png";
 
@@ -51,18 +53,15 @@ public static class ModelPlots
         AddLine(plot, epochs, e => e.TrainLoss, TrainColor, "train loss");
         AddLine(plot, epochs, e => e.ValidationLoss, ValidationColor, "validation loss");
 
-        for (int i = 1; i < epochs.Length; i++)
+        // Drops are marked by dotted lines; the legend lists the rates (labels on the lines would cover the title).
+        int[] drops = [.. Enumerable.Range(1, Math.Max(epochs.Length - 1, 0)).Where(i => epochs[i].LearningRate < epochs[i - 1].LearningRate)];
+        foreach (int i in drops)
         {
-            if (epochs[i].LearningRate < epochs[i - 1].LearningRate)
-            {
-                // The drop takes effect at the start of epoch i + 1 (1-based): the line sits between the two epochs.
-                var drop = plot.Add.VerticalLine(epochs[i].Epoch - 0.5, 1, RateColor, LinePattern.Dotted);
-                drop.LegendText = i == FirstDrop(epochs) ? "learning-rate drop" : string.Empty;
-                drop.Text = $"lr {Number(epochs[i].LearningRate)}";
-                drop.LabelFontName = EmbeddedFont.Family;
-                drop.LabelFontSize = 11;
-                drop.LabelOppositeAxis = true;
-            }
+            // The new rate applies from epoch i + 1 (1-based): the line sits between the two epochs.
+            var drop = plot.Add.VerticalLine(epochs[i].Epoch - 0.5, 1, RateColor, LinePattern.Dotted);
+            drop.LegendText = i == drops[0]
+                ? $"learning-rate drop ({string.Join(" → ", drops.Select(d => Number(epochs[d].LearningRate)).Prepend(Number(epochs[0].LearningRate)))})"
+                : string.Empty;
         }
 
         EpochRecord? best = epochs.FirstOrDefault(e => e.Epoch == training.BestEpoch);
@@ -102,11 +101,11 @@ public static class ModelPlots
 
         using Plot plot = NewPlot(
             $"Calibration errors · ages {Range(model)} · {statistics.Count} samples ({set})",
-            "reconstruction error (per-sample mean squared error)",
+            ErrorAxis,
             "samples");
-        AddHistogram(plot, [.. statistics.SortedLosses], model.Threshold, options.Bins);
         ThresholdPolicy policy = model.Training.ThresholdPolicy;
-        AddThreshold(plot, model.Threshold, $"threshold {Number(model.Threshold)} (percentile {policy.Percentile.ToString("0.##", CultureInfo.InvariantCulture)})");
+        AddHistogram(plot, [.. statistics.SortedLosses], model.Threshold, options.Bins, ErrorAxis,
+            $"threshold {Number(model.Threshold)} (percentile {policy.Percentile.ToString("0.##", CultureInfo.InvariantCulture)})");
         Save(plot, path, options);
     }
 
@@ -141,10 +140,9 @@ public static class ModelPlots
         int above = losses.Count(l => l > model.Threshold);
         using Plot plot = NewPlot(
             $"Scores · ages {Range(model)} · {above} of {losses.Count} above the threshold ({Percent(above, losses.Count)})",
-            "reconstruction error (per-sample mean squared error)",
+            ErrorAxis,
             "embeddings");
-        AddHistogram(plot, [.. losses], model.Threshold, options.Bins);
-        AddThreshold(plot, model.Threshold, $"threshold {Number(model.Threshold)}");
+        AddHistogram(plot, [.. losses], model.Threshold, options.Bins, ErrorAxis, $"threshold {Number(model.Threshold)}");
         Save(plot, path, options);
     }
 
@@ -228,10 +226,20 @@ public static class ModelPlots
         line.MarkerSize = finite.Length <= 40 ? 4 : 0;
     }
 
-    private static void AddHistogram(Plot plot, double[] values, double threshold, int bins)
+    /// <summary>
+    /// Bars of the values, red right of the threshold. Errors spread over more than two decades
+    /// (a few far-off embeddings) are binned on a log10 axis, so the bulk does not shrink into one bar.
+    /// </summary>
+    private static void AddHistogram(Plot plot, double[] values, double threshold, int bins, string xLabel, string thresholdLabel)
     {
-        double min = values.Min();
-        double max = Math.Max(values.Max(), threshold);
+        double smallestPositive = values.Where(v => v > 0).DefaultIfEmpty(0).Min();
+        bool logarithmic = smallestPositive > 0 && Math.Max(values.Max(), threshold) / Median(values.Where(v => v > 0)) > 100;
+        Func<double, double> axis = logarithmic ? v => Math.Log10(Math.Max(v, smallestPositive)) : v => v;
+
+        double[] positions = [.. values.Select(axis)];
+        double cut = axis(threshold);
+        double min = Math.Min(positions.Min(), cut);
+        double max = Math.Max(positions.Max(), cut);
         if (max <= min)
         {
             max = min + Math.Max(Math.Abs(min) * 0.1, 1e-12); // every value equal: one visible bar
@@ -239,13 +247,13 @@ public static class ModelPlots
 
         double width = (max - min) / bins;
         double[] counts = new double[bins];
-        foreach (double v in values)
+        foreach (double p in positions)
         {
-            counts[Math.Clamp((int)((v - min) / width), 0, bins - 1)]++;
+            counts[Math.Clamp((int)((p - min) / width), 0, bins - 1)]++;
         }
 
         var below = new List<Bar>();
-        var aboveBars = new List<Bar>();
+        var above = new List<Bar>();
         for (int b = 0; b < bins; b++)
         {
             double center = min + ((b + 0.5) * width);
@@ -255,9 +263,9 @@ public static class ModelPlots
                 Value = counts[b],
                 Size = width * 0.95,
                 LineWidth = 0,
-                FillColor = center > threshold ? AboveColor : BelowColor,
+                FillColor = center > cut ? AboveColor : BelowColor,
             };
-            (center > threshold ? aboveBars : below).Add(bar);
+            (center > cut ? above : below).Add(bar);
         }
 
         if (below.Count > 0)
@@ -265,31 +273,32 @@ public static class ModelPlots
             plot.Add.Bars(below).LegendText = "at or below the threshold";
         }
 
-        if (aboveBars.Count > 0)
+        if (above.Count > 0)
         {
-            plot.Add.Bars(aboveBars).LegendText = "above the threshold";
+            plot.Add.Bars(above).LegendText = "above the threshold";
         }
 
-        plot.Axes.Margins(bottom: 0);
-    }
-
-    private static void AddThreshold(Plot plot, double threshold, string label)
-    {
-        var line = plot.Add.VerticalLine(threshold, 2, AboveColor, LinePattern.Dashed);
-        line.LegendText = label;
-    }
-
-    private static int FirstDrop(EpochRecord[] epochs)
-    {
-        for (int i = 1; i < epochs.Length; i++)
+        if (logarithmic)
         {
-            if (epochs[i].LearningRate < epochs[i - 1].LearningRate)
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
             {
-                return i;
-            }
+                LabelFormatter = v => Number(Math.Pow(10, v)),
+                MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+                IntegerTicksOnly = true,
+            };
+            xLabel += ", log scale";
         }
 
-        return -1;
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true }; // counts
+        plot.Axes.Bottom.Label.Text = xLabel;
+        plot.Axes.Margins(bottom: 0);
+        plot.Add.VerticalLine(cut, 2, AboveColor, LinePattern.Dashed).LegendText = thresholdLabel;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        double[] sorted = [.. values.Order()];
+        return sorted.Length == 0 ? 1 : sorted[sorted.Length / 2];
     }
 
     private static void Save(Plot plot, string path, ModelPlotOptions options)
