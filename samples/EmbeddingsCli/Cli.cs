@@ -62,7 +62,11 @@ internal static class Cli
             // "Required command was not provided" only repeats what an unrecognised command already says.
             string[] messages = [.. parse.Errors.Select(e => e.Message.TrimEnd('.')).Distinct()];
             messages = messages.Length > 1 ? [.. messages.Where(m => !m.StartsWith("Required command", StringComparison.Ordinal))] : messages;
-            Terminal.Error($"{string.Join("; ", messages)}{Suggestion(root, args[0], command)} (see '{help}')");
+            // A missing argument: say which, as the usage line does.
+            string usage = command.Arguments.Count > 0 && messages.Any(m => m.StartsWith("Required argument", StringComparison.Ordinal))
+                ? $"; usage: embeddings {command.Name} {string.Join(" ", command.Arguments.Select(a => a.Arity.MinimumNumberOfValues == 0 ? $"[{a.Name}]" : a.Name))} [options]"
+                : string.Empty;
+            Terminal.Error($"{string.Join("; ", messages)}{usage}{Suggestion(root, args[0], command)} (see '{help}')");
             return ExitCodes.Usage;
         }
 

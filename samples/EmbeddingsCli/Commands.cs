@@ -52,7 +52,7 @@ internal static class Commands
 
             Terminal.Out.Write(table);
             int trainable = plan.Count(g => g.HasEnoughSamples);
-            Terminal.Out.WriteLine($"{plan.Count} groups, {plan.Sum(g => g.SampleCount)} samples; {trainable} groups have at least {options.MinSamples} samples and would be trained");
+            Terminal.Out.WriteLine($"{Terminal.Count(plan.Count, "group")}, {Terminal.Count(plan.Sum(g => g.SampleCount), "sample")}; {trainable} of them have at least {options.MinSamples} samples and would be trained");
             return ExitCodes.Success;
         }));
         return command;
@@ -99,7 +99,7 @@ internal static class Commands
             }
 
             Terminal.Out.Write(table);
-            Terminal.Out.WriteLine($"trained {results.Count} models; each is now the active model of its age range");
+            Terminal.Out.WriteLine($"trained {Terminal.Count(results.Count, "model")}; each is now the active model of its age range");
             if (parse.GetValue(report) is { } folder)
             {
                 WriteReports(folder, [.. results.Select(r => (r.Model, (IReadOnlyList<double>?)null))]);
@@ -141,7 +141,7 @@ internal static class Commands
             }
 
             Terminal.Out.Write(table);
-            Terminal.Out.WriteLine($"{models.Length} models, {models.Count(m => m.IsActive)} active");
+            Terminal.Out.WriteLine($"{Terminal.Count(models.Length, "model")}, {models.Count(m => m.IsActive)} active");
             return ExitCodes.Success;
         }));
         return command;
@@ -251,7 +251,7 @@ internal static class Commands
         }
 
         Terminal.Out.Write(table);
-        Terminal.Out.WriteLine($"wrote {files} PNG files for {models.Count} {(models.Count == 1 ? "model" : "models")} into {folder}");
+        Terminal.Out.WriteLine($"wrote {Terminal.Count(files, "PNG file")} for {Terminal.Count(models.Count, "model")} into {folder}");
     }
 
     private static ModelInfo Resolve(IReadOnlyList<ModelInfo> models, string id)

@@ -28,6 +28,9 @@ internal static partial class Terminal
 
     public static string Figure(double value) => value.ToString("G4", CultureInfo.InvariantCulture);
 
+    /// <summary>"1 model", "3 models".</summary>
+    public static string Count(int count, string noun) => count.ToString(CultureInfo.InvariantCulture) + " " + (count == 1 ? noun : noun + "s");
+
     public static string Short(Guid id) => id.ToString("N")[..8];
 
     public static Table NewTable(params string[] columns)
