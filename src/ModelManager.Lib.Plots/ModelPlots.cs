@@ -245,11 +245,15 @@ public static class ModelPlots
             max = min + Math.Max(Math.Abs(min) * 0.1, 1e-12); // every value equal: one visible bar
         }
 
+        // Bin edges are laid from the threshold outwards, so no bar straddles it and its colour is exact.
         double width = (max - min) / bins;
+        min = cut - (Math.Ceiling((cut - min) / width) * width);
+        bins = Math.Max(1, (int)Math.Ceiling((max - min) / width - 1e-9));
         double[] counts = new double[bins];
         foreach (double p in positions)
         {
-            counts[Math.Clamp((int)((p - min) / width), 0, bins - 1)]++;
+            // Bins are closed on the right, (low, high]: an error equal to the threshold is not flagged, nor is its bar red.
+            counts[Math.Clamp((int)Math.Ceiling((p - min) / width) - 1, 0, bins - 1)]++;
         }
 
         var below = new List<Bar>();
@@ -257,15 +261,16 @@ public static class ModelPlots
         for (int b = 0; b < bins; b++)
         {
             double center = min + ((b + 0.5) * width);
+            bool isAbove = center > cut;
             var bar = new Bar
             {
                 Position = center,
                 Value = counts[b],
                 Size = width * 0.95,
                 LineWidth = 0,
-                FillColor = center > cut ? AboveColor : BelowColor,
+                FillColor = isAbove ? AboveColor : BelowColor,
             };
-            (center > cut ? above : below).Add(bar);
+            (isAbove ? above : below).Add(bar);
         }
 
         if (below.Count > 0)

@@ -109,6 +109,26 @@ public sealed class ModelPlotsTests
     }
 
     [Test]
+    public void WriteScoreDistribution_AnErrorEqualToTheThreshold_IsNotDrawnAsFlagged()
+    {
+        double t = _model.Threshold;
+        int RedPixels(string name, double[] losses)
+        {
+            string path = Path.Combine(_directory, "edge", name);
+            ModelPlots.WriteScoreDistribution(_model, losses, path, Size);
+            using SKBitmap image = Decode(path);
+            return CountNear(image, SKColor.Parse("#d62728"));
+        }
+
+        int lineOnly = RedPixels("below.png", [t * 0.2, t * 0.5, t * 0.9]);
+        int atThreshold = RedPixels("at.png", [t * 0.2, t * 0.5, t]);
+        int above = RedPixels("above.png", [t * 0.2, t * 0.5, t * 1.5]);
+
+        atThreshold.Should().BeCloseTo(lineOnly, 30, "a loss equal to the threshold is not an anomaly (IsAnomaly is loss > threshold)");
+        above.Should().BeGreaterThan(lineOnly + 300, "a loss above it is a red bar");
+    }
+
+    [Test]
     public void WriteReport_WritesTheThreePngs_IntoTheFolder()
     {
         string folder = Path.Combine(_directory, "report");
