@@ -247,7 +247,9 @@ internal static class Commands
             string directory = Path.Combine(folder, $"ages-{Terminal.Ages(model.AgeMin, model.AgeMax)}_{Terminal.Short(model.Id)}");
             ModelReport report = ModelPlots.WriteReport(model, directory, losses, options);
             files += report.Files.Count;
-            table.AddRow(Terminal.Ages(model.AgeMin, model.AgeMax), Terminal.Short(model.Id), string.Join(Environment.NewLine, report.Files));
+            table.AddRow(
+                Terminal.Ages(model.AgeMin, model.AgeMax), Terminal.Short(model.Id),
+                report.Files.Count > 0 ? string.Join(Environment.NewLine, report.Files) : "none: no training history or calibration errors stored (an imported model); --batch draws its scores");
         }
 
         Terminal.Out.Write(table);

@@ -87,25 +87,26 @@ public static class ModelPlots
     /// <param name="model">The model (its stored calibration errors and threshold are drawn).</param>
     /// <param name="path">The PNG file to write (replaced if it exists).</param>
     /// <param name="options">Size and bins; null for the defaults.</param>
-    /// <exception cref="ArgumentException">The model's record holds no calibration errors.</exception>
+    /// <exception cref="ArgumentException">The model's record holds no calibration errors (a model imported with a given threshold).</exception>
     public static void WriteCalibrationErrors(ModelInfo model, string path, ModelPlotOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(path);
         options = Checked(options);
         (LossStatistics statistics, string set) = CalibrationSet(model.Training);
-        if (statistics.SortedLosses.IsDefaultOrEmpty)
+        if (!HasCalibrationErrors(model))
         {
-            throw new ArgumentException($"Model {model.Id} holds no calibration errors to draw.", nameof(model));
+            throw new ArgumentException($"Model {model.Id} holds no calibration errors to draw (a model imported with a given threshold has none).", nameof(model));
         }
 
         using Plot plot = NewPlot(
             $"Calibration errors · ages {Range(model)} · {statistics.Count} samples ({set})",
             ErrorAxis,
             "samples");
-        ThresholdPolicy policy = model.Training.ThresholdPolicy;
-        AddHistogram(plot, [.. statistics.SortedLosses], model.Threshold, options.Bins, ErrorAxis,
-            $"threshold {Number(model.Threshold)} (percentile {policy.Percentile.ToString("0.##", CultureInfo.InvariantCulture)})");
+        double percentile = model.Training.ThresholdPolicy.Percentile;
+        AddHistogram(plot, [.. statistics.SortedLosses], model.Threshold, options.Bins, ErrorAxis, double.IsFinite(percentile)
+            ? $"threshold {Number(model.Threshold)} (percentile {percentile.ToString("0.##", CultureInfo.InvariantCulture)})"
+            : $"threshold {Number(model.Threshold)}");
         Save(plot, path, options);
     }
 
@@ -148,8 +149,9 @@ public static class ModelPlots
 
     /// <summary>
     /// Writes a model's report into a folder: <see cref="TrainingCurvesFileName"/> (when the model has
-    /// a training history), <see cref="CalibrationErrorsFileName"/>, and
-    /// <see cref="ScoreDistributionFileName"/> when a batch's errors are given.
+    /// a training history), <see cref="CalibrationErrorsFileName"/> (when it holds calibration errors;
+    /// a model imported with a given threshold holds none), and <see cref="ScoreDistributionFileName"/>
+    /// when a batch's errors are given.
     /// </summary>
     /// <param name="model">The model.</param>
     /// <param name="directory">The folder (created if missing).</param>
@@ -170,8 +172,12 @@ public static class ModelPlots
             WriteTrainingCurves(model, curves, options);
         }
 
-        string calibration = Path.Combine(directory, CalibrationErrorsFileName);
-        WriteCalibrationErrors(model, calibration, options);
+        string? calibration = null;
+        if (HasCalibrationErrors(model))
+        {
+            calibration = Path.Combine(directory, CalibrationErrorsFileName);
+            WriteCalibrationErrors(model, calibration, options);
+        }
 
         string? scores = null;
         if (batchLosses is not null)
@@ -182,6 +188,14 @@ public static class ModelPlots
 
         return new ModelReport(model.Id, curves, calibration, scores);
     }
+
+    /// <summary>
+    /// Whether the record holds errors the threshold was taken from: a model imported with the
+    /// original's threshold stores only that one value (and no percentile), which is no distribution.
+    /// </summary>
+    private static bool HasCalibrationErrors(ModelInfo model) =>
+        CalibrationSet(model.Training).Statistics is { SortedLosses.IsDefaultOrEmpty: false } statistics
+        && (statistics.Count > 1 || double.IsFinite(model.Training.ThresholdPolicy.Percentile));
 
     /// <summary>The errors the threshold was taken from, as the stored policy names them.</summary>
     private static (LossStatistics Statistics, string Name) CalibrationSet(TrainingSummary training) =>

@@ -153,6 +153,28 @@ public sealed class ModelPlotsTests
     }
 
     [Test]
+    public void WriteReport_ForAModelImportedWithAGivenThreshold_DrawsOnlyTheScoreDistribution()
+    {
+        // What an import with the original's threshold stores: no history, the threshold as the only "error", no percentile.
+        ModelInfo imported = _model with
+        {
+            Training = _model.Training with
+            {
+                History = [],
+                Metrics = LossStatistics.FromLosses([_model.Threshold]),
+                ValidationMetrics = LossStatistics.FromLosses([_model.Threshold]),
+                ThresholdPolicy = new ThresholdPolicy(double.NaN, "given at import", "none: imported with its threshold"),
+            },
+        };
+
+        ModelReport report = ModelPlots.WriteReport(imported, Path.Combine(_directory, "imported-threshold"), _batchLosses, Size);
+        Action calibration = () => ModelPlots.WriteCalibrationErrors(imported, Path.Combine(_directory, "imported-threshold.png"), Size);
+
+        report.Files.Select(Path.GetFileName).Should().Equal(ModelPlots.ScoreDistributionFileName);
+        calibration.Should().Throw<ArgumentException>().WithMessage("*no calibration errors*");
+    }
+
+    [Test]
     public void WriteTrainingCurves_WithoutHistory_ThrowsArgumentExceptionNamingIt()
     {
         ModelInfo imported = _model with { Training = _model.Training with { History = [] } };
