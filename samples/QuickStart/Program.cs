@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using AgeGroupAnomaly;
+using AgeGroupAnomaly.Plots;
 using AgeGroupAnomaly.Scoring;
 using AgeGroupAnomaly.Storage;
 using AgeGroupAnomaly.Storage.Sqlite;
@@ -72,12 +73,15 @@ foreach (ModelInfo m in models.Where(m => m.IsActive))
     Console.WriteLine($"{$"{m.AgeMin:0}-{m.AgeMax:0}",-8}{m.SampleCount,8}{m.Threshold,12:0.000000}{m.Training.History.Length,8}{m.Training.BestValidationLoss,15:0.000000}{versions,10}");
 }
 
-// 4. Score held-out normal drawings and planted anomalies.
+// 4. Score held-out normal drawings and planted anomalies; draw each trained group's report
+// (training curves, calibration errors, and this held-out batch against the threshold).
 Console.WriteLine();
 Console.WriteLine("Held-out scoring (40 normal drawings and 40 planted anomalies per age)");
 Console.WriteLine($"{"ages",-8}{"normal",8}{"false alarms",14}{"anomalies",11}{"detected",10}");
 // The same generator continues its random stream, so these drawings were never trained on.
 int totalNormal = 0, totalFalse = 0, totalAnomalies = 0, totalDetected = 0;
+string reports = Path.Combine(work, "reports");
+var reportFiles = new List<string>();
 foreach (AgeGroupPlan group in groups.Where(g => g.HasEnoughSamples))
 {
     var normal = new List<(float[] Embedding, double Age)>();
@@ -99,10 +103,15 @@ foreach (AgeGroupPlan group in groups.Where(g => g.HasEnoughSamples))
     totalAnomalies += anomalies.Count;
     totalDetected += detected;
     Console.WriteLine($"{$"{group.AgeMin:0}-{group.AgeMax:0}",-8}{normal.Count,8}{Percent(falseAlarms, normal.Count),14}{anomalies.Count,11}{Percent(detected, anomalies.Count),10}");
+
+    ModelInfo model = trained.Single(t => t.AgeMin == group.AgeMin && t.AgeMax == group.AgeMax).Model;
+    IReadOnlyList<double> heldOut = await manager.ComputeReconstructionLossesAsync([.. normal.Concat(anomalies).Select(r => (ReadOnlyMemory<float>)r.Embedding)], model.Id);
+    reportFiles.AddRange(ModelPlots.WriteReport(model, Path.Combine(reports, $"ages-{group.AgeMin:0}-{group.AgeMax:0}"), heldOut).Files);
 }
 
 Console.WriteLine($"{"all",-8}{totalNormal,8}{Percent(totalFalse, totalNormal),14}{totalAnomalies,11}{Percent(totalDetected, totalAnomalies),10}");
 Console.WriteLine();
+Console.WriteLine($"Reports: {reportFiles.Count} PNG files in {reports} (training curves, calibration errors and held-out scores per age group)");
 Console.WriteLine($"Trained {trained.Count} models; detection rate {Percent(totalDetected, totalAnomalies)}, false-alarm rate {Percent(totalFalse, totalNormal)}; done in {total.Elapsed.TotalSeconds:0.0} s.");
 return 0;
 

@@ -29,13 +29,23 @@ public sealed class SampleProgramTests : ProgramTestBase
     public void EmbeddingsCli_ImportTrainListScore_WorksOnAGoodFile()
     {
         string csv = WriteCsv("good.csv", rows: 60, dimension: 8);
-        string[] common = ["--db", Path.Combine(Work, "e.db"), "--checkpoints", Path.Combine(Work, "ck"), "--min-samples", "20"];
+        string[] store = ["--db", Path.Combine(Work, "e.db"), "--checkpoints", Path.Combine(Work, "ck")];
 
-        Run(["import", csv, .. common]).Should().Contain("imported 60 embeddings of 8 values");
-        Run(["train", "--epochs", "2", .. common]).Should().Contain("3-3: model");
-        Run(["list", .. common]).Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(3);
-        Run(["score", csv, Path.Combine(Work, "out.csv"), .. common]).Should().Contain("scored 60 embeddings");
+        Run(["import", csv, .. store]).Should().Contain("imported 60 embeddings of 8 values");
+        string trained = Run(["train", "--epochs", "2", "--min-samples", "20", .. store]);
+        trained.Should().Contain("trained 3 models");
+        TableRows(trained).Select(r => r[0]).Should().Equal("3-3", "4-4", "5-5");
+
+        using JsonDocument models = JsonDocument.Parse(Run(["list", "--json", .. store]));
+        models.RootElement.EnumerateArray().Should().HaveCount(3).And.OnlyContain(m => m.GetProperty("active").GetBoolean() && m.GetProperty("dimension").GetInt32() == 8);
+        string[] ids = [.. models.RootElement.EnumerateArray().Select(m => m.GetProperty("id").GetString()!)];
+        TableRows(Run(["list", .. store])).Select(r => r[0]).Should().BeEquivalentTo(ids, "the table lists the same models");
+
+        string scored = Run(["score", csv, Path.Combine(Work, "out.csv"), .. store]);
+        scored.Should().Contain("scored 60 embeddings");
+        TableRows(scored).Where(r => r.Length == 5).Sum(r => int.Parse(r[2], CultureInfo.InvariantCulture)).Should().Be(60, "the per-group table counts every row");
         File.ReadAllLines(Path.Combine(Work, "out.csv")).Should().HaveCount(61).And.Subject.First().Should().StartWith("line,age,model_id");
+        Directory.GetFiles(Work, "*.tmp").Should().BeEmpty();
     }
 
     [TestCase("4,0.1,0.2\n5,0.1,x\n", "line 2", "value 2")]
@@ -108,6 +118,13 @@ public sealed class SampleProgramTests : ProgramTestBase
         TestData.WriteEmbeddingCsv(path, rows, dimension, ageCount: 3, seed: 4, subject: "tree", ageShift: 1);
         return path;
     }
+
+    /// <summary>The cells of every body row of the tables in an output (rows start with '│').</summary>
+    internal static string[][] TableRows(string output) =>
+        [.. output.Split('\n')
+            .Where(l => l.StartsWith('│'))
+            .Select(l => l.Trim().Trim('│').Split('│').Select(c => c.Trim()).ToArray())
+            .Where(cells => !cells.Any(c => c is "Ages" or "Model" or "Line"))];
 
     private string Run(string[] arguments)
     {
