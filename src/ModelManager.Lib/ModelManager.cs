@@ -31,6 +31,7 @@ public sealed class ModelManager : IDisposable
     private readonly TrainingQueue _trainingQueue;
     private readonly TrainingCoordinator _training;
     private readonly ModelCatalog _catalog;
+    private readonly IDisposable? _modelChanges;
 
     /// <summary>Creates a manager.</summary>
     /// <param name="store">Where samples and model records live.</param>
@@ -61,6 +62,9 @@ public sealed class ModelManager : IDisposable
         _trainingQueue = new TrainingQueue(options.MaxConcurrentTrainings);
         _training = new TrainingCoordinator(store, checkpoints, _trainingQueue, options.AllowOverlappingRanges, loggerFactory, _models.Invalidate);
         _catalog = new ModelCatalog(store, checkpoints, _models, _training, _logger);
+
+        // Another instance's activation or retraining reaches routing at once; the periodic refresh stays the fallback.
+        _modelChanges = (store as IModelChangeNotifier)?.SubscribeToModelChanges(_models.Invalidate);
     }
 
     /// <summary>Models currently held in the cache.</summary>
@@ -293,6 +297,7 @@ public sealed class ModelManager : IDisposable
     public void Dispose()
     {
         // Both parts are idempotent, so a second Dispose (a using block plus a container) is harmless.
+        _modelChanges?.Dispose();
         _trainingQueue.Dispose();
         _secondCore?.Dispose();
     }
