@@ -61,7 +61,9 @@ public sealed class CoordinationTests
         (await ScoreUntilAsync(b, second)).Should().Be(second, "the retraining was notified");
 
         await a.ActivateAsync(first); // a rollback
+        var seen = System.Diagnostics.Stopwatch.StartNew();
         (await ScoreUntilAsync(b, first)).Should().Be(first, "the rollback was notified");
+        TestContext.Out.WriteLine($"the other instance scored with the rolled-back model {seen.Elapsed.TotalMilliseconds:0.0} ms after the activation returned (refresh interval: 1 hour)");
     }
 
     [Test]
@@ -113,7 +115,7 @@ public sealed class CoordinationTests
             last = (await manager.ScoreAsync(new float[] { 4, 5, 6, 7 }, 4)).ModelId;
             if (last != expected)
             {
-                await Task.Delay(10, CancellationToken.None);
+                await Task.Delay(1, CancellationToken.None);
             }
         }
         while (last != expected && !guard.IsCancellationRequested);
