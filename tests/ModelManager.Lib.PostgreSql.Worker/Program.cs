@@ -303,6 +303,12 @@ namespace AgeGroupAnomaly.PostgreSqlWorker
             await using PostgresModelStore store = Instance.Store(o["schema"]);
             TrainingConfig config = Instance.Training with { HiddenSizes = [32, 16], Epochs = 30 };
             using ModelManager manager = Instance.Manager(store, o["checkpoints"], config);
+
+            // Started, connected and warm; the test says "go" to every instance at once (as a deployment would start them).
+            await manager.PlanAgeGroupsAsync();
+            Console.Out.WriteLine("ready");
+            Console.Out.Flush();
+            _ = await Console.In.ReadLineAsync();
             var watch = Stopwatch.StartNew();
             var trained = await manager.TrainAllAgeGroupsAsync(new AgeGroupPlanOptions { MinSamples = 50, MaxSpanYears = 1 });
             using var result = new StreamWriter(o["out"]);

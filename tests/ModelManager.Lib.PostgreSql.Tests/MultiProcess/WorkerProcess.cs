@@ -49,6 +49,24 @@ internal sealed class WorkerProcess : IDisposable
         return await _process.StandardOutput.ReadLineAsync(guard) ?? throw new InvalidOperationException("the process ended without answering");
     }
 
+    /// <summary>Writes one line to the process's standard input.</summary>
+    public async Task SayAsync(string line, CancellationToken guard)
+    {
+        await _process.StandardInput.WriteLineAsync(line.AsMemory(), guard);
+        await _process.StandardInput.FlushAsync(guard);
+    }
+
+    /// <summary>Waits for the process's "ready" line.</summary>
+    public async Task ReadyAsync(CancellationToken guard)
+    {
+        string? line;
+        do
+        {
+            line = await _process.StandardOutput.ReadLineAsync(guard) ?? throw new InvalidOperationException("the process ended before it was ready: " + await _errors);
+        }
+        while (line != "ready");
+    }
+
     /// <summary>Closes standard input (the serve mode's signal to stop).</summary>
     public void CloseInput() => _process.StandardInput.Close();
 
