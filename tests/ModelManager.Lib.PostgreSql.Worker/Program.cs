@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using AgeGroupAnomaly;
 using AgeGroupAnomaly.Checkpoints;
+using AgeGroupAnomaly.Checkpoints.S3;
 using AgeGroupAnomaly.PostgreSqlWorker;
 using AgeGroupAnomaly.Storage;
 using AgeGroupAnomaly.Storage.PostgreSql;
@@ -73,7 +74,20 @@ namespace AgeGroupAnomaly.PostgreSqlWorker
             new(new PostgresModelStoreOptions { ConnectionString = Environment.GetEnvironmentVariable("MMLIB_POSTGRES") ?? throw new InvalidOperationException("MMLIB_POSTGRES is not set"), Schema = schema });
 
         public static ModelManager Manager(IModelStore store, string checkpoints, TrainingConfig? training = null) =>
-            new(store, new ModelManagerOptions { DefaultTrainingConfig = training ?? Training, ExplainTopFeatures = 0 }, checkpoints: new FileCheckpointStore(checkpoints));
+            new(store, new ModelManagerOptions { DefaultTrainingConfig = training ?? Training, ExplainTopFeatures = 0 }, checkpoints: Checkpoints(checkpoints));
+
+        /// <summary>"s3:PREFIX" for the bucket in MM_S3_* (as .ci/ceph exports them), else a shared folder.</summary>
+        public static ICheckpointStore Checkpoints(string location) =>
+            location.StartsWith("s3:", StringComparison.Ordinal)
+                ? new S3CheckpointStore(new S3CheckpointStoreOptions
+                {
+                    ServiceUrl = new Uri(Environment.GetEnvironmentVariable("MM_S3_ENDPOINT") ?? throw new InvalidOperationException("MM_S3_ENDPOINT is not set")),
+                    BucketName = Environment.GetEnvironmentVariable("MM_S3_BUCKET") ?? throw new InvalidOperationException("MM_S3_BUCKET is not set"),
+                    AccessKey = Environment.GetEnvironmentVariable("MM_S3_ACCESS_KEY"),
+                    SecretKey = Environment.GetEnvironmentVariable("MM_S3_SECRET_KEY"),
+                    KeyPrefix = location[3..],
+                })
+                : new FileCheckpointStore(location);
 
         public static float[] Embedding(Random random, int dimension, double age)
         {

@@ -10,7 +10,8 @@ namespace AgeGroupAnomaly.Tests.PostgreSql.MultiProcess;
 
 /// <summary>
 /// Proof under load: separate OS processes (the worker program), each with its own ModelManager, on
-/// one PostgreSQL schema and one checkpoint folder. Assertions are about what is stored and what was
+/// one PostgreSQL schema and one checkpoint location: a bucket of the S3 gateway when its variables
+/// are set (MM_S3_*, exported by .ci/ceph, as in CI), else a shared folder. Assertions are about what is stored and what was
 /// served, never about timing; the figures (counts, durations) are written to the test output.
 /// More runs: MMLIB_PG_LOAD_OPS (operations per process, default 40), MMLIB_PG_KILL_RUNS (default 10).
 /// </summary>
@@ -31,8 +32,13 @@ public sealed class MultiProcessTests
         _ = PostgresTestDatabase.ConnectionString;
         _schema = PostgresTestDatabase.NewSchemaName();
         _work = Path.Combine(Path.GetTempPath(), "mmlib-tests", Guid.NewGuid().ToString("N"));
-        _checkpoints = Path.Combine(_work, "checkpoints");
-        Directory.CreateDirectory(_checkpoints);
+        string? bucket = Environment.GetEnvironmentVariable("MM_S3_BUCKET");
+        _checkpoints = string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("MM_S3_ENDPOINT")) || string.IsNullOrWhiteSpace(bucket)
+            ? Path.Combine(_work, "checkpoints")
+            : $"s3:tests/{_schema}/";
+        Directory.CreateDirectory(InBucket ? _work : _checkpoints);
+
+        TestContext.Out.WriteLine(InBucket ? $"checkpoints in bucket {bucket} under {_checkpoints[3..]}" : $"checkpoints in the folder {_checkpoints}");
         _store = PostgresTestDatabase.Store(_schema);
         await _store.ListModelsAsync(); // creates the schema
 
@@ -50,9 +56,29 @@ public sealed class MultiProcessTests
             """);
     }
 
+    private bool InBucket => _checkpoints.StartsWith("s3:", StringComparison.Ordinal);
+
+    /// <summary>The checkpoint store the workers use (the same bucket prefix or folder).</summary>
+    private ICheckpointStore Checkpoints() =>
+        InBucket
+            ? new AgeGroupAnomaly.Checkpoints.S3.S3CheckpointStore(new AgeGroupAnomaly.Checkpoints.S3.S3CheckpointStoreOptions
+            {
+                ServiceUrl = new Uri(Environment.GetEnvironmentVariable("MM_S3_ENDPOINT")!),
+                BucketName = Environment.GetEnvironmentVariable("MM_S3_BUCKET")!,
+                AccessKey = Environment.GetEnvironmentVariable("MM_S3_ACCESS_KEY"),
+                SecretKey = Environment.GetEnvironmentVariable("MM_S3_SECRET_KEY"),
+                KeyPrefix = _checkpoints[3..],
+            })
+            : new FileCheckpointStore(_checkpoints);
+
     [TearDown]
     public async Task DropSchema()
     {
+        if (_checkpoints is not null && InBucket)
+        {
+            await Checkpoints().RemoveOrphansAsync(_ => false, TimeSpan.Zero); // every checkpoint under this test's prefix
+        }
+
         if (_store is not null)
         {
             await _store.DisposeAsync();
@@ -104,7 +130,7 @@ public sealed class MultiProcessTests
     {
         int runs = int.TryParse(Environment.GetEnvironmentVariable("MMLIB_PG_KILL_RUNS"), out int n) ? n : 10;
         await SeedAsync(dimension: 32, (4, 400), (7, 60));
-        using (ModelManager manager = new(_store, new ModelManagerOptions { DefaultTrainingConfig = AgeGroupAnomaly.Training.TrainingConfig.Default with { HiddenSizes = [8, 4], Epochs = 3 } }, checkpoints: new FileCheckpointStore(_checkpoints)))
+        using (ModelManager manager = new(_store, new ModelManagerOptions { DefaultTrainingConfig = AgeGroupAnomaly.Training.TrainingConfig.Default with { HiddenSizes = [8, 4], Epochs = 3 } }, checkpoints: Checkpoints()))
         {
             await manager.TrainAgeGroupModelAsync(3, 5);
             await manager.TrainAgeGroupModelAsync(6, 8);
@@ -157,9 +183,15 @@ public sealed class MultiProcessTests
         await ScoredModelsWereActiveAsync([serving]);
 
         IReadOnlyList<ModelRecord> models = await _store.ListModelsAsync();
-        using ModelManager cleaner = new(_store, new ModelManagerOptions(), checkpoints: new FileCheckpointStore(_checkpoints));
+        using ModelManager cleaner = new(_store, new ModelManagerOptions(), checkpoints: Checkpoints());
         int orphans = await cleaner.RemoveOrphanedCheckpointsAsync(TimeSpan.Zero);
-        Directory.GetFiles(_checkpoints).Select(Path.GetFileName).Should().BeEquivalentTo(models.Select(m => m.CheckpointPath), "after cleaning, exactly the recorded checkpoints remain");
+        (await cleaner.RemoveOrphanedCheckpointsAsync(TimeSpan.Zero)).Should().Be(0, "the first cleaning left only recorded checkpoints");
+        await VerifyEveryCheckpointAsync(models);
+        if (!InBucket)
+        {
+            Directory.GetFiles(_checkpoints).Select(Path.GetFileName).Should().BeEquivalentTo(models.Select(m => m.CheckpointPath), "after cleaning, exactly the recorded checkpoints remain");
+        }
+
         TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{killed} SIGKILLs survived in {killing.TotalSeconds:0.0} s; the serving process scored {serving.Scores} times without an error; " +
             $"{recordedByKilled} models recorded by processes later killed; {models.Count} model records; {orphans} orphaned checkpoints (written, never recorded) cleaned"));
@@ -225,7 +257,7 @@ public sealed class MultiProcessTests
     /// <summary>Every record's checkpoint exists and matches its recorded hash (loading checks both).</summary>
     private async Task VerifyEveryCheckpointAsync(IReadOnlyList<ModelRecord> models)
     {
-        using var manager = new ModelManager(_store, new ModelManagerOptions(), checkpoints: new FileCheckpointStore(_checkpoints));
+        using var manager = new ModelManager(_store, new ModelManagerOptions(), checkpoints: Checkpoints());
         foreach (ModelRecord model in models)
         {
             double loss = await manager.ComputeReconstructionLossAsync(new float[model.EmbeddingDimension], model.Id);
