@@ -35,6 +35,7 @@ public sealed class ModelManager : IDisposable
     private readonly TrainingCoordinator _training;
     private readonly ModelCatalog _catalog;
     private readonly ModelManagerTelemetry _telemetry;
+    private readonly IDisposable? _modelChanges;
 
     /// <summary>Creates a manager.</summary>
     /// <param name="store">Where samples and model records live.</param>
@@ -70,6 +71,9 @@ public sealed class ModelManager : IDisposable
         _trainingQueue = new TrainingQueue(options.MaxConcurrentTrainings);
         _training = new TrainingCoordinator(store, checkpoints, _trainingQueue, options.AllowOverlappingRanges, loggerFactory, _models.Invalidate, _telemetry);
         _catalog = new ModelCatalog(store, checkpoints, _models, _training, _logger);
+
+        // Another instance's activation or retraining reaches routing at once; the periodic refresh stays the fallback.
+        _modelChanges = (store as IModelChangeNotifier)?.SubscribeToModelChanges(_models.Invalidate);
     }
 
     /// <summary>Models currently held in the cache.</summary>
@@ -351,6 +355,7 @@ public sealed class ModelManager : IDisposable
     public void Dispose()
     {
         // Both parts are idempotent, so a second Dispose (a using block plus a container) is harmless.
+        _modelChanges?.Dispose();
         _trainingQueue.Dispose();
         _secondCore?.Dispose();
         _telemetry.Dispose();

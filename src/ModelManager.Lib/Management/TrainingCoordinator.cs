@@ -16,7 +16,9 @@ namespace AgeGroupAnomaly.Management;
 internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore checkpoints, TrainingQueue queue, bool allowOverlaps, ILoggerFactory loggerFactory, Action modelsChanged, ModelManagerTelemetry? telemetry = null)
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<ModelManager>();
+    private readonly ITrainingLockProvider _locks = InProcessTrainingLocks.For(store);
 
+    /// <summary>Trains one range; waits while another training of the same range (here or in another instance) holds its lock.</summary>
     public async Task<AgeGroupTrainingResult> TrainAsync(
         double ageMin, double ageMax, TrainingConfig config, IProgress<EpochRecord>? progress, CancellationToken cancellationToken)
     {
@@ -46,6 +48,17 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
         double ageMin, double ageMax, TrainingConfig config, IProgress<EpochRecord>? progress, CancellationToken cancellationToken)
     {
         await CheckOverlapAsync(ageMin, ageMax, null, cancellationToken).ConfigureAwait(false); // fail before minutes of training
+        IAsyncDisposable held = await _locks.AcquireTrainingLockAsync(ageMin, ageMax, cancellationToken).ConfigureAwait(false);
+        await using (held.ConfigureAwait(false))
+        {
+            return await TrainHoldingLockAsync(ageMin, ageMax, config, progress, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The training itself; the caller holds the range's training lock, so the samples are read now, not before waiting for it.</summary>
+    private async Task<AgeGroupTrainingResult> TrainHoldingLockAsync(
+        double ageMin, double ageMax, TrainingConfig config, IProgress<EpochRecord>? progress, CancellationToken cancellationToken)
+    {
         IReadOnlyList<SampleRecord> samples = await store.GetSamplesAsync(ageMin, ageMax, cancellationToken).ConfigureAwait(false);
         float[][] embeddings = TrainingSet(samples, ageMin, ageMax, config);
 
@@ -148,20 +161,58 @@ internal sealed class TrainingCoordinator(IModelStore store, ICheckpointStore ch
         return record;
     }
 
-    /// <summary>Trains every planned group that has enough samples, one after another.</summary>
+    /// <summary>
+    /// Trains every planned group that has enough samples, one after another, sharing the work with
+    /// other instances doing the same: a group whose training lock another training holds is
+    /// skipped, and so is a group whose active model changed since this call began (another
+    /// instance retrained it meanwhile). Skipped groups are not in the result.
+    /// </summary>
     public async Task<IReadOnlyList<AgeGroupTrainingResult>> TrainAllAsync(
         IReadOnlyList<AgeGroupPlan> plan, TrainingConfig config, IProgress<AgeGroupProgress>? progress, CancellationToken cancellationToken)
     {
         AgeGroupPlan[] groups = [.. plan.Where(g => g.HasEnoughSamples)];
+        config.Validate();
+        Dictionary<(double, double), Guid> activeAtStart = ActiveByRange(await store.ListModelsAsync(cancellationToken).ConfigureAwait(false));
         var results = new List<AgeGroupTrainingResult>(groups.Length);
-        foreach (AgeGroupPlan group in groups)
+        for (int index = 0; index < groups.Length; index++)
         {
-            int index = results.Count;
-            IProgress<EpochRecord>? epochs = progress is null ? null : new RelayProgress<EpochRecord>(e => progress.Report(new AgeGroupProgress(index, groups.Length, group, e, config.Epochs)));
-            results.Add(await TrainAsync(group.AgeMin, group.AgeMax, config, epochs, cancellationToken).ConfigureAwait(false));
+            AgeGroupPlan group = groups[index];
+            IAsyncDisposable? held = await _locks.TryAcquireTrainingLockAsync(group.AgeMin, group.AgeMax, cancellationToken).ConfigureAwait(false);
+            if (held is null)
+            {
+                ManagerLog.TrainingSkippedLockHeld(_logger, group.AgeMin, group.AgeMax);
+                continue;
+            }
+
+            await using (held.ConfigureAwait(false))
+            {
+                Dictionary<(double, double), Guid> activeNow = ActiveByRange(await CheckOverlapAsync(group.AgeMin, group.AgeMax, null, cancellationToken).ConfigureAwait(false));
+                activeAtStart.TryGetValue((group.AgeMin, group.AgeMax), out Guid before);
+                activeNow.TryGetValue((group.AgeMin, group.AgeMax), out Guid now);
+                if (before != now)
+                {
+                    ManagerLog.TrainingSkippedRetrainedElsewhere(_logger, group.AgeMin, group.AgeMax, now);
+                    continue;
+                }
+
+                int position = index;
+                IProgress<EpochRecord>? epochs = progress is null ? null : new RelayProgress<EpochRecord>(e => progress.Report(new AgeGroupProgress(position, groups.Length, group, e, config.Epochs)));
+                results.Add(await TrainHoldingLockAsync(group.AgeMin, group.AgeMax, config, epochs, cancellationToken).ConfigureAwait(false));
+            }
         }
 
         return results;
+    }
+
+    private static Dictionary<(double, double), Guid> ActiveByRange(IEnumerable<ModelRecord> models)
+    {
+        var active = new Dictionary<(double, double), Guid>();
+        foreach (ModelRecord model in models.Where(m => m.IsActive))
+        {
+            active[(model.AgeMin, model.AgeMax)] = model.Id;
+        }
+
+        return active;
     }
 
     /// <summary>

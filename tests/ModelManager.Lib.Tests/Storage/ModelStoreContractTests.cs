@@ -4,7 +4,10 @@ using NUnit.Framework;
 
 namespace AgeGroupAnomaly.Tests.Storage;
 
-/// <summary>The <see cref="IModelStore"/> contract; one subclass per implementation.</summary>
+/// <summary>
+/// The <see cref="IModelStore"/> contract; one subclass per implementation (the in-memory and SQLite
+/// ones in ModelStoreContractFixtures.cs, the PostgreSQL one in its own test project, which links this file).
+/// </summary>
 public abstract class ModelStoreContractTests
 {
     protected IModelStore Store { get; private set; } = null!;
@@ -275,25 +278,4 @@ public abstract class ModelStoreContractTests
 
         (await Store.GetSampleAsync(id))!.Embedding.Should().Equal(1f, 2f, 3f, 4f);
     }
-}
-
-[TestFixture]
-public sealed class InMemoryModelStoreContractTests : ModelStoreContractTests
-{
-    protected override IModelStore CreateStore() => new InMemoryModelStore();
-}
-
-[TestFixture]
-public sealed class SqliteModelStoreContractTests : ModelStoreContractTests
-{
-    private string _directory = null!;
-
-    protected override IModelStore CreateStore()
-    {
-        _directory = TestEnvironment.CreateTempDirectory();
-        return new AgeGroupAnomaly.Storage.Sqlite.SqliteModelStore(Path.Combine(_directory, "models.db"));
-    }
-
-    [TearDown]
-    public void DeleteTheFile() => Directory.Delete(_directory, recursive: true);
 }
