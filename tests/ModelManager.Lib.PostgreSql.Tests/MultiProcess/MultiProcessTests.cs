@@ -200,8 +200,10 @@ public sealed class MultiProcessTests
     [Test]
     public async Task TrainAll_OnTwoProcessesAtOnce_SharesTheRanges_AndTrainsEveryOne()
     {
-        int seeded = await SeedAsync(dimension: 64, [.. Enumerable.Range(1, 10).Select(age => ((double)age, 300))]);
-        seeded.Should().Be(3000);
+        // MMLIB_PG_TRAINALL_ROWS scales each range's rows: larger trainings show the speed-up without the fixed costs.
+        int rows = int.TryParse(Environment.GetEnvironmentVariable("MMLIB_PG_TRAINALL_ROWS"), out int r) ? r : 300;
+        int seeded = await SeedAsync(dimension: 64, [.. Enumerable.Range(1, 10).Select(age => ((double)age, rows))]);
+        seeded.Should().Be(10 * rows);
         using var guard = new CancellationTokenSource(s_guard);
 
         using (WorkerProcess alone = WorkerProcess.Start("trainall", "--schema", _schema, "--checkpoints", _checkpoints, "--out", Path.Combine(_work, "alone.txt")))
@@ -231,7 +233,7 @@ public sealed class MultiProcessTests
         IReadOnlyList<ModelRecord> models = await _store.ListModelsAsync();
         models.Where(m => m.IsActive).GroupBy(m => (m.AgeMin, m.AgeMax)).Should().HaveCount(10).And.OnlyContain(g => g.Count() == 1);
         TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"TrainAll of 10 ranges (300 x 64 each, CpuThreads = 1), from the go to the last one's end: one process {aloneMs:0} ms; two processes at once {pairMs:0} ms " +
+            $"TrainAll of 10 ranges ({rows} x 64 each, CpuThreads = 1), from the go to the last one's end: one process {aloneMs:0} ms; two processes at once {pairMs:0} ms " +
             $"(speed-up {aloneMs / pairMs:0.00}); ranges trained {byFirst.Length} + {bySecond.Length} ({byFirst.Intersect(bySecond).Count()} by both)"));
     }
 
