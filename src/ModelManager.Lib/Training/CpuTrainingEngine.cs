@@ -221,7 +221,7 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
             // dW = dZᵀ · X and of dX = dZ · W, then passes its dX columns back through the previous
             // layer's dropout and ReLU. Layer 0 needs no dX: nothing uses the embeddings' gradient.
             long work = (long)n * slot.In * slot.Out * (l == 0 ? 1 : 2);
-            ColumnSplit.Run(slot.In, 16, _threads, work, product, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (p, j0, j1) =>
+            ColumnSplit.Run(slot.In, MatrixKernels.StripWidth, _threads, work, product, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (p, j0, j1) =>
             {
                 MatrixKernels.Multiply(
                     p.OutputGradient, 1, p.Slot.Out,
