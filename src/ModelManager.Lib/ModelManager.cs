@@ -56,7 +56,7 @@ public sealed class ModelManager : IDisposable
         _models = new ModelResolver(
             new ActiveModelRouter(store, options.ActiveModelsRefreshInterval, TimeProvider.System),
             new ModelCache(options.CacheCapacity),
-            new ModelLoader(store, checkpoints, _secondCore, _logger).LoadAsync);
+            new ModelLoader(store, checkpoints, _secondCore, _logger, options.CompactScoringWeights).LoadAsync);
         _scorer = new ModelScorer(options.Segments, options.ExplainTopFeatures);
         _trainingQueue = new TrainingQueue(options.MaxConcurrentTrainings);
         _training = new TrainingCoordinator(store, checkpoints, _trainingQueue, options.AllowOverlappingRanges, loggerFactory, _models.Invalidate);

@@ -1,7 +1,8 @@
 using AgeGroupAnomaly.Benchmarks;
 using BenchmarkDotNet.Running;
 
-// --quick [--smoke]: one JSON line of headline figures measured in this run.
+// --quick [--compare] [--smoke]: one JSON line of headline figures measured in this run, led by the
+// comparison with a plain TorchSharp program (--compare: that comparison alone).
 // --scoring-process DB CHECKPOINTS ROWS: the scoring-only child the quick mode measures.
 // --native-load-check CHECKPOINTS: trains and scores on the CPU, says whether libtorch was mapped (tests).
 // --quality [--smoke] [--out FILE]: detection quality on real data sets against classical detectors (Quality/README.md).

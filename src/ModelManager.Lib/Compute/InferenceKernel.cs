@@ -28,23 +28,48 @@ internal sealed class InferenceKernel
     private readonly int _maxWidth;
     private readonly InputStandardizer? _standardizer;
 
-    /// <summary>Builds the kernel over the given weights (kept by reference, not copied).</summary>
+    /// <summary>Builds the kernel over the given weights (kept by reference, not copied, unless compact).</summary>
     /// <param name="weights">The weights.</param>
-    public InferenceKernel(ModelWeights weights)
+    /// <param name="compactWeights">
+    /// Whether single scores read the weight matrices as bfloat16 (rounded to nearest at load, half
+    /// the bytes; sums stay float). Batch scores then use the same rounded values as floats, so
+    /// batch and single scores still agree bit for bit.
+    /// </param>
+    public InferenceKernel(ModelWeights weights, bool compactWeights = false)
     {
         ArgumentNullException.ThrowIfNull(weights);
         IReadOnlyList<LinearLayerShape> shapes = weights.Architecture.Layers;
         _layers = new Layer[shapes.Count];
         for (int i = 0; i < shapes.Count; i++)
         {
-            _layers[i] = new Layer(shapes[i].InputSize, shapes[i].OutputSize, shapes[i].ReluAfter, weights.Layers[i].Weight, weights.Layers[i].Bias);
+            float[] weight = weights.Layers[i].Weight;
+            ushort[]? compact = null;
+            if (compactWeights)
+            {
+                compact = new ushort[weight.Length];
+                float[] rounded = new float[weight.Length];
+                for (int k = 0; k < weight.Length; k++)
+                {
+                    compact[k] = BFloat16.FromSingle(weight[k]);
+                    rounded[k] = BFloat16.ToSingle(compact[k]);
+                }
+
+                weight = rounded;
+            }
+
+            _layers[i] = new Layer(shapes[i].InputSize, shapes[i].OutputSize, shapes[i].ReluAfter, weight, weights.Layers[i].Bias, compact);
         }
+
+        CompactWeights = compactWeights;
 
         InputSize = weights.Architecture.InputSize;
         _maxWidth = Math.Max(InputSize, _layers.Max(l => l.Out));
         Architecture = weights.Architecture;
         _standardizer = weights.Standardizer;
     }
+
+    /// <summary>Whether single scores read bfloat16 weights.</summary>
+    public bool CompactWeights { get; }
 
     /// <summary>Length of the embeddings the kernel takes.</summary>
     public int InputSize { get; }
@@ -349,6 +374,19 @@ internal sealed class InferenceKernel
         ref float o = ref MemoryMarshal.GetReference(output);
         int n = layer.In;
         int j = j0;
+        if (layer.Compact is { } compact)
+        {
+            ref ushort half = ref MemoryMarshal.GetArrayDataReference(compact);
+            for (; j <= j1 - 4; j += 4)
+            {
+                (float d0, float d1, float d2, float d3) = MatrixKernels.Dot4BFloat16<T>(ref x, ref Unsafe.Add(ref half, j * n), n, n);
+                Unsafe.Add(ref o, j) = d0 + Unsafe.Add(ref bias, j);
+                Unsafe.Add(ref o, j + 1) = d1 + Unsafe.Add(ref bias, j + 1);
+                Unsafe.Add(ref o, j + 2) = d2 + Unsafe.Add(ref bias, j + 2);
+                Unsafe.Add(ref o, j + 3) = d3 + Unsafe.Add(ref bias, j + 3);
+            }
+        }
+
         for (; j <= j1 - 4; j += 4)
         {
             (float d0, float d1, float d2, float d3) = MatrixKernels.Dot4<T>(ref x, ref Unsafe.Add(ref weights, j * n), n, n);
@@ -384,5 +422,5 @@ internal sealed class InferenceKernel
         }
     }
 
-    private sealed record Layer(int In, int Out, bool Relu, float[] Weight, float[] Bias);
+    private sealed record Layer(int In, int Out, bool Relu, float[] Weight, float[] Bias, ushort[]? Compact);
 }

@@ -62,6 +62,9 @@ internal interface ILanes<TSelf>
     /// <summary>Count floats from <paramref name="source"/> + <paramref name="offset"/>.</summary>
     static abstract TSelf Load(ref float source, nuint offset);
 
+    /// <summary>Count bfloat16 values (the upper halves of floats) from <paramref name="source"/> + <paramref name="offset"/>, widened exactly to floats.</summary>
+    static abstract TSelf LoadBFloat16(ref ushort source, nuint offset);
+
     /// <summary>Every lane <paramref name="value"/>.</summary>
     static abstract TSelf Broadcast(float value);
 
@@ -102,6 +105,10 @@ internal readonly struct Lanes512 : ILanes<Lanes512>
     public static Lanes512 Load(ref float source, nuint offset) => new(Vector512.LoadUnsafe(ref source, offset));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 LoadBFloat16(ref ushort source, nuint offset) =>
+        new(Vector512.ShiftLeft(Vector512.WidenLower(Vector256.LoadUnsafe(ref source, offset).ToVector512Unsafe()), 16).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Broadcast(float value) => new(Vector512.Create(value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -139,6 +146,10 @@ internal readonly struct Lanes256 : ILanes<Lanes256>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Load(ref float source, nuint offset) => new(Vector256.LoadUnsafe(ref source, offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 LoadBFloat16(ref ushort source, nuint offset) =>
+        new(Vector256.ShiftLeft(Vector256.WidenLower(Vector128.LoadUnsafe(ref source, offset).ToVector256Unsafe()), 16).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Broadcast(float value) => new(Vector256.Create(value));
@@ -183,6 +194,13 @@ internal readonly struct Lanes128 : ILanes<Lanes128>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Load(ref float source, nuint offset) => new(Vector128.LoadUnsafe(ref source, offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 LoadBFloat16(ref ushort source, nuint offset)
+    {
+        ulong four = Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<ushort, byte>(ref Unsafe.Add(ref source, offset)));
+        return new(Vector128.ShiftLeft(Vector128.WidenLower(Vector128.CreateScalarUnsafe(four).AsUInt16()), 16).AsSingle());
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Broadcast(float value) => new(Vector128.Create(value));
@@ -233,6 +251,13 @@ internal readonly struct LanesScalar : ILanes<LanesScalar>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static LanesScalar LoadBFloat16(ref ushort source, nuint offset)
+    {
+        ref ushort r = ref Unsafe.Add(ref source, offset);
+        return new(BFloat16.ToSingle(r), BFloat16.ToSingle(Unsafe.Add(ref r, 1)), BFloat16.ToSingle(Unsafe.Add(ref r, 2)), BFloat16.ToSingle(Unsafe.Add(ref r, 3)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static LanesScalar Broadcast(float value) => new(value, value, value, value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -262,5 +287,26 @@ internal readonly struct LanesScalar : ILanes<LanesScalar>
         Unsafe.Add(ref r, 1) = value._b;
         Unsafe.Add(ref r, 2) = value._c;
         Unsafe.Add(ref r, 3) = value._d;
+    }
+}
+
+/// <summary>bfloat16 as the upper 16 bits of a float: exact to widen, rounded to nearest (ties to even) to narrow.</summary>
+internal static class BFloat16
+{
+    /// <summary>The float whose upper half is <paramref name="value"/> (exact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ToSingle(ushort value) => BitConverter.UInt32BitsToSingle((uint)value << 16);
+
+    /// <summary>The nearest bfloat16 (ties to even); NaN stays NaN.</summary>
+    public static ushort FromSingle(float value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        if (float.IsNaN(value))
+        {
+            return (ushort)((bits >> 16) | 0x40); // quiet NaN, whatever the payload
+        }
+
+        uint roundingBias = 0x7FFF + ((bits >> 16) & 1);
+        return (ushort)((bits + roundingBias) >> 16);
     }
 }

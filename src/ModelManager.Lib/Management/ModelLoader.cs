@@ -14,7 +14,7 @@ namespace AgeGroupAnomaly.Management;
 /// kernel. Problems come in the order a reader meets them: unknown id, parameters, missing file,
 /// checksum, file content; each is a <see cref="ModelLoadingException"/>.
 /// </summary>
-internal sealed class ModelLoader(IModelStore store, ICheckpointStore checkpoints, SecondCore? secondCore, ILogger logger)
+internal sealed class ModelLoader(IModelStore store, ICheckpointStore checkpoints, SecondCore? secondCore, ILogger logger, bool compactWeights = false)
 {
     public async Task<LoadedModel> LoadAsync(Guid id)
     {
@@ -32,7 +32,7 @@ internal sealed class ModelLoader(IModelStore store, ICheckpointStore checkpoint
                 throw new ModelLoadingException(id, ModelLoadFailure.ArchitectureMismatch, $"the checkpoint takes {weights.Architecture.InputSize} values but the record says {record.EmbeddingDimension}.");
             }
 
-            var loaded = new LoadedModel(record, training.Metrics, weights, secondCore);
+            var loaded = new LoadedModel(record, training.Metrics, weights, secondCore, compactWeights);
             ManagerLog.ModelLoaded(logger, id, watch.Elapsed.TotalMilliseconds);
             return loaded;
         }

@@ -223,3 +223,56 @@ public sealed class SimdPathTests
         return [.. Enumerable.Range(0, length).Select(_ => (float)(rng.NextDouble() - 0.5) * scale)];
     }
 }
+
+/// <summary>The opt-in bfloat16 weights of single scores.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class CompactWeightsTests
+{
+    [Test]
+    public void ReconstructionLosses_WithCompactWeights_EqualScoringEachRowAloneBitForBit()
+    {
+        TorchSharp.torch.manual_seed(14);
+        using var model = new AgeGroupAnomaly.Modeling.AutoencoderModel(37, [20, 9, 5]);
+        var kernel = new InferenceKernel(model.ToWeights(), compactWeights: true);
+        float[][] rows = TestData.Embeddings(151, 37, seed: 4);
+
+        var batch = new double[rows.Length];
+        kernel.ReconstructionLosses(rows.SelectMany(r => r).ToArray(), batch);
+
+        batch.Should().Equal(rows.Select(r => kernel.ReconstructionLoss(r)));
+    }
+
+    [Test]
+    public void ReconstructionLoss_WithCompactWeights_StaysWithinTheRoundingOfTheWeights()
+    {
+        TorchSharp.torch.manual_seed(15);
+        using var model = new AgeGroupAnomaly.Modeling.AutoencoderModel(100, [40, 12]);
+        var full = new InferenceKernel(model.ToWeights());
+        var compact = new InferenceKernel(model.ToWeights(), compactWeights: true);
+        float[][] rows = TestData.Embeddings(20, 100, seed: 6);
+
+        double[] differences = [.. rows.Select(r => Math.Abs(compact.ReconstructionLoss(r) - full.ReconstructionLoss(r)) / full.ReconstructionLoss(r))];
+
+        compact.CompactWeights.Should().BeTrue();
+        differences.Max().Should().BeLessThan(0.01, "bfloat16 keeps 8 significant bits of each weight");
+        differences.Max().Should().BeGreaterThan(0, "the weights were rounded");
+    }
+
+    [TestCase(1f, (ushort)0x3F80)]
+    [TestCase(1.00390625f, (ushort)0x3F80)]  // 1 + 2^-8, a tie: to the even neighbour below
+    [TestCase(1.01171875f, (ushort)0x3F82)]  // 1 + 3·2^-8, a tie: to the even neighbour above
+    [TestCase(-2.5f, (ushort)0xC020)]
+    public void BFloat16_RoundsToNearestEven(float value, ushort expected)
+    {
+        BFloat16.FromSingle(value).Should().Be(expected);
+        BFloat16.ToSingle(expected).Should().BeApproximately(value, Math.Abs(value) / 128);
+    }
+
+    [Test]
+    public void BFloat16_KeepsNaNAndInfinity()
+    {
+        float.IsNaN(BFloat16.ToSingle(BFloat16.FromSingle(float.NaN))).Should().BeTrue();
+        BFloat16.ToSingle(BFloat16.FromSingle(float.PositiveInfinity)).Should().Be(float.PositiveInfinity);
+    }
+}
