@@ -20,8 +20,8 @@ internal static class BaselineComparison
     {
         int dimension = smoke ? 16 : 832;
         int[] hidden = smoke ? [8, 4] : [256, 128, 64];
-        int rows = smoke ? 40 : 2000, epochs = smoke ? 1 : 5, rounds = smoke ? 1 : 3;
-        int scoreCalls = smoke ? 50 : 2000, scoreRounds = smoke ? 1 : 5, batchRows = smoke ? 16 : 4096;
+        int rows = smoke ? 40 : 2000, epochs = smoke ? 1 : 5, rounds = smoke ? 1 : 2;
+        int scoreCalls = smoke ? 50 : 1000, scoreRounds = smoke ? 1 : 3, batchRows = smoke ? 16 : 4096;
         // The JSON line holds numbers only (the path as its vector width in bits, 0 for scalar lanes); the names go on a line before it.
         int torchThreads = PlainTorchSharp.OneThread(() => torch.get_num_threads());
         Console.WriteLine(
@@ -46,7 +46,7 @@ internal static class BaselineComparison
             var trainTorch = new List<double>();
             var trainLibraryDefault = new List<double>();
             var trainTorchDefault = new List<double>();
-            LibraryTrain(data, config);
+            LibraryTrain(data, config with { Epochs = 1 });
             using (var warm = new PlainTorchSharp(dimension, hidden))
             {
                 warm.Train(data, 1);
@@ -54,6 +54,7 @@ internal static class BaselineComparison
 
             for (int r = 0; r < rounds; r++)
             {
+                Progress($"training round {r + 1} of {rounds}");
                 trainLibrary.Add(LibraryTrain(data, config));
                 using (var plain = new PlainTorchSharp(dimension, hidden))
                 {
@@ -69,6 +70,8 @@ internal static class BaselineComparison
 
             Put(figures, "train_samples_per_s", trainLibrary, trainTorch, higherIsBetter: true);
             Put(figures, "train_default_hidden_samples_per_s", trainLibraryDefault, trainTorchDefault, higherIsBetter: true);
+
+            Progress("scoring");
 
             // Scoring: a stored model served by a manager with default options, against the baseline's eval forward.
             string db = Path.Combine(work, "compare.db");
@@ -129,6 +132,8 @@ internal static class BaselineComparison
 
             figures["library_compact_max_relative_loss_difference"] = worst;
 
+            Progress("batch scoring");
+
             // A batch of 4,096 rows.
             float[][] batch = [.. Enumerable.Range(0, batchRows).Select(i => data[i % rows])];
             float[] flat = [.. batch.SelectMany(r => r)];
@@ -171,6 +176,8 @@ internal static class BaselineComparison
         figures[name.Replace("_us", string.Empty, StringComparison.Ordinal).Replace("_per_s", string.Empty, StringComparison.Ordinal) + "_ratio"] =
             Math.Round(higherIsBetter ? lib / baseline : baseline / lib, 2);
     }
+
+    private static void Progress(string step) => Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss} comparison: {step} (load {LoadAverage()})");
 
     private static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "unknown";
 

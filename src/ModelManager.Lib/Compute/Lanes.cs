@@ -8,7 +8,7 @@ namespace AgeGroupAnomaly.Compute;
 /// <summary>The vector width the kernels run at in this process, chosen once from what the processor (and the runtime's settings) offer.</summary>
 internal enum SimdPath
 {
-    /// <summary>No hardware vectors (for example <c>DOTNET_EnableHWIntrinsic=0</c>): four independent scalar lanes.</summary>
+    /// <summary>No hardware vectors (for example <c>DOTNET_EnableHWIntrinsic=0</c>): two independent scalar lanes.</summary>
     Scalar,
 
     /// <summary>16-byte vectors: SSE4 on x64 without AVX2, AdvSimd on ARM64.</summary>
@@ -34,12 +34,13 @@ internal static class SimdPaths
         : Vector128.IsHardwareAccelerated ? SimdPath.Vector128
         : SimdPath.Scalar;
 
-    /// <summary>Floats per vector on the active path (4 for the scalar path's four lanes).</summary>
+    /// <summary>Floats per vector on the active path (2 for the scalar path's two lanes).</summary>
     public static int Width => Active switch
     {
         SimdPath.Vector512 => 16,
         SimdPath.Vector256 => 8,
-        _ => 4,
+        SimdPath.Vector128 => 4,
+        _ => 2,
     };
 }
 
@@ -229,17 +230,18 @@ internal readonly struct Lanes128 : ILanes<Lanes128>
 }
 
 /// <summary>
-/// Four plain float lanes for a runtime without hardware vectors: the software Vector128 is two
-/// orders of magnitude slower, while four independent scalar chains keep the FPU's pipelines
-/// busy. Multiply then add (a software fused multiply-add would be slow).
+/// Two plain float lanes for a runtime without hardware vectors: the software Vector128 is two
+/// orders of magnitude slower, while independent scalar chains keep the FPU's pipelines busy (two
+/// lanes, so a four-row dot product's eight accumulators stay in the sixteen registers). Multiply
+/// then add (a software fused multiply-add would be slow).
 /// </summary>
 internal readonly struct LanesScalar : ILanes<LanesScalar>
 {
-    private readonly float _a, _b, _c, _d;
+    private readonly float _a, _b;
 
-    private LanesScalar(float a, float b, float c, float d) => (_a, _b, _c, _d) = (a, b, c, d);
+    private LanesScalar(float a, float b) => (_a, _b) = (a, b);
 
-    public static int Count => 4;
+    public static int Count => 2;
 
     public static LanesScalar Zero => default;
 
@@ -247,37 +249,37 @@ internal readonly struct LanesScalar : ILanes<LanesScalar>
     public static LanesScalar Load(ref float source, nuint offset)
     {
         ref float r = ref Unsafe.Add(ref source, offset);
-        return new(r, Unsafe.Add(ref r, 1), Unsafe.Add(ref r, 2), Unsafe.Add(ref r, 3));
+        return new(r, Unsafe.Add(ref r, 1));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static LanesScalar LoadBFloat16(ref ushort source, nuint offset)
     {
         ref ushort r = ref Unsafe.Add(ref source, offset);
-        return new(BFloat16.ToSingle(r), BFloat16.ToSingle(Unsafe.Add(ref r, 1)), BFloat16.ToSingle(Unsafe.Add(ref r, 2)), BFloat16.ToSingle(Unsafe.Add(ref r, 3)));
+        return new(BFloat16.ToSingle(r), BFloat16.ToSingle(Unsafe.Add(ref r, 1)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static LanesScalar Broadcast(float value) => new(value, value, value, value);
+    public static LanesScalar Broadcast(float value) => new(value, value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static LanesScalar MultiplyAdd(LanesScalar x, LanesScalar y, LanesScalar addend) =>
-        new((x._a * y._a) + addend._a, (x._b * y._b) + addend._b, (x._c * y._c) + addend._c, (x._d * y._d) + addend._d);
+        new((x._a * y._a) + addend._a, (x._b * y._b) + addend._b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MultiplyAdd(float x, float y, float addend) => (x * y) + addend;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static LanesScalar Add(LanesScalar x, LanesScalar y) => new(x._a + y._a, x._b + y._b, x._c + y._c, x._d + y._d);
+    public static LanesScalar Add(LanesScalar x, LanesScalar y) => new(x._a + y._a, x._b + y._b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static LanesScalar Relu(LanesScalar x) => new(MathF.Max(x._a, 0f), MathF.Max(x._b, 0f), MathF.Max(x._c, 0f), MathF.Max(x._d, 0f));
+    public static LanesScalar Relu(LanesScalar x) => new(MathF.Max(x._a, 0f), MathF.Max(x._b, 0f));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(LanesScalar value) => (value._a + value._b) + (value._c + value._d);
+    public static float Sum(LanesScalar value) => value._a + value._b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool AllFinite(LanesScalar value) => float.IsFinite(value._a) && float.IsFinite(value._b) && float.IsFinite(value._c) && float.IsFinite(value._d);
+    public static bool AllFinite(LanesScalar value) => float.IsFinite(value._a) && float.IsFinite(value._b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(LanesScalar value, ref float destination, nuint offset)
@@ -285,8 +287,6 @@ internal readonly struct LanesScalar : ILanes<LanesScalar>
         ref float r = ref Unsafe.Add(ref destination, offset);
         r = value._a;
         Unsafe.Add(ref r, 1) = value._b;
-        Unsafe.Add(ref r, 2) = value._c;
-        Unsafe.Add(ref r, 3) = value._d;
     }
 }
 

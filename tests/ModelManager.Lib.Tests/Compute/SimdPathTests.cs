@@ -50,7 +50,8 @@ public sealed class SimdPathTests
         {
             SimdPath.Vector512 => 16,
             SimdPath.Vector256 => 8,
-            _ => 4,
+            SimdPath.Vector128 => 4,
+            _ => 2,
         };
 
         SimdPaths.Width.Should().Be(expected);
