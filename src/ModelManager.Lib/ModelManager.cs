@@ -66,7 +66,7 @@ public sealed class ModelManager : IDisposable
         _models = new ModelResolver(
             new ActiveModelRouter(store, options.ActiveModelsRefreshInterval, TimeProvider.System),
             new ModelCache(options.CacheCapacity, _telemetry),
-            new ModelLoader(store, checkpoints, _secondCore, _logger, _telemetry).LoadAsync);
+            new ModelLoader(store, checkpoints, _secondCore, _logger, _telemetry, options.CompactScoringWeights).LoadAsync);
         _scorer = new ModelScorer(options.Segments, options.ExplainTopFeatures, _telemetry);
         _trainingQueue = new TrainingQueue(options.MaxConcurrentTrainings);
         _training = new TrainingCoordinator(store, checkpoints, _trainingQueue, options.AllowOverlappingRanges, loggerFactory, _models.Invalidate, _telemetry);

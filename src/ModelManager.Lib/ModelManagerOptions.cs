@@ -46,6 +46,17 @@ public sealed class ModelManagerOptions
     public bool SplitSingleScoresAcrossCores { get; set; }
 
     /// <summary>
+    /// Scores with the weight matrices held as bfloat16 (converted at load, rounded to nearest; all
+    /// sums in float32). A single score streams half the bytes, which matters once a model's weights
+    /// outgrow a core's L2 cache (832 → [256, 128, 64] is 2 MB in float32). The losses change by
+    /// about the rounding of the weights (see the README's performance section for the measured
+    /// difference and its effect on ROC-AUC); batch scores use the same rounded weights, so batch
+    /// and single scores still agree bit for bit. Training is unaffected.
+    /// </summary>
+    /// <value>The default is false (float32 weights, scores exactly as trained).</value>
+    public bool CompactScoringWeights { get; set; }
+
+    /// <summary>
     /// Trainings that run at once, each on a thread the manager owns (never a thread-pool thread);
     /// further trainings wait in order. A CPU training already uses every core, so more than one
     /// mostly helps with <see cref="Training.TrainingConfig.CpuThreads"/> set to a share of them.

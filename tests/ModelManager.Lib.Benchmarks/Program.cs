@@ -1,10 +1,12 @@
 using AgeGroupAnomaly.Benchmarks;
 using BenchmarkDotNet.Running;
 
-// --quick [--smoke]: one JSON line of headline figures measured in this run.
+// --quick [--compare] [--smoke]: one JSON line of headline figures measured in this run, led by the
+// comparison with a plain TorchSharp program (--compare: that comparison alone).
 // --scoring-process DB CHECKPOINTS ROWS: the scoring-only child the quick mode measures.
 // --native-load-check CHECKPOINTS: trains and scores on the CPU, says whether libtorch was mapped (tests).
 // --quality [--smoke] [--out FILE]: detection quality on real data sets against classical detectors (Quality/README.md).
+// --kernel-latency: single-score p50 straight through the kernel on this process's SIMD path.
 // --explain-cost: single-score time with and without ScoreResult.TopFeatures.
 // --telemetry-cost: single-score time with no metrics/trace listener and with one attached.
 // Anything else goes to BenchmarkDotNet (for example --filter '*').
@@ -21,6 +23,11 @@ if (args.Length > 1 && args[0] == "--native-load-check")
 if (args.Contains("--quality"))
 {
     return await AgeGroupAnomaly.Benchmarks.Quality.QualityMode.RunAsync(args);
+}
+
+if (args.Length > 0 && args[0] == "--kernel-latency")
+{
+    return KernelLatency.Run();
 }
 
 if (args.Length > 0 && args[0] == "--explain-cost")

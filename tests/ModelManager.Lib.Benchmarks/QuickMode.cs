@@ -10,7 +10,9 @@ using TorchSharp;
 namespace AgeGroupAnomaly.Benchmarks;
 
 /// <summary>
-/// Measures the headline figures once, in one run, and prints them as one JSON line.
+/// Measures the headline figures once, in one run, and prints them as one JSON line: first the
+/// library against a plain TorchSharp program (<see cref="BaselineComparison"/>: ratios, SIMD path,
+/// processor), then the library's own figures. <c>--compare</c> stops after the comparison;
 /// <c>--smoke</c> uses tiny sizes: it proves the program works, not how fast anything is.
 /// </summary>
 internal static class QuickMode
@@ -23,7 +25,14 @@ internal static class QuickMode
         Directory.CreateDirectory(work);
         try
         {
-            var figures = new Dictionary<string, object>();
+            // First the headline: the library against a plain TorchSharp program, alternately, on one thread.
+            var figures = BaselineComparison.Run(smoke, work);
+            if (args.Contains("--compare"))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(figures));
+                return 0;
+            }
+
             // The yardstick is sampled before, between and after the other figures (median of the
             // three), so a neighbour's load on this shared machine skews the ratios less.
             var yardstick = new List<double> { MatmulGflops(s.MatmulSize, s.MatmulRepeats) };
@@ -57,7 +66,6 @@ internal static class QuickMode
             figures["score_p50_us"] = Round(p50);
             figures["score_p99_us"] = Round(p99);
             figures["score_alloc_bytes"] = Math.Round(alloc);
-            figures["score_speedup_vs_torchsharp"] = Round((double)figures["torchsharp_forward_us"] / p50);
             var twoCores = new ModelManager(store, new ModelManagerOptions { CheckpointDirectory = checkpoints, DefaultTrainingConfig = config, SplitSingleScoresAcrossCores = true });
             (double p50Two, double p99Two, double allocTwo) = await ScoreLatencyAsync(twoCores, data, s.ScoreCalls);
             figures["score_two_cores_p50_us"] = Round(p50Two);

@@ -26,29 +26,35 @@ internal static class FiniteValues
     }
 
     /// <summary>
-    /// Whether every value is finite, eight at a time: x − x is 0 for a finite x and NaN for ±∞ or
-    /// NaN. Scoring checks every embedding, so this runs once per value scored.
+    /// Whether every value is finite, a vector at a time: x − x is 0 for a finite x and NaN for ±∞
+    /// or NaN. Scoring checks every embedding, so this runs once per value scored.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool IsAllFinite(ReadOnlySpan<float> values)
     {
         ref float r = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(values);
-        var bad = System.Runtime.Intrinsics.Vector256<float>.Zero;
+        return System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? IsAllFinite<Lanes512>(ref r, values.Length)
+            : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? IsAllFinite<Lanes256>(ref r, values.Length)
+            : System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? IsAllFinite<Lanes128>(ref r, values.Length)
+            : IsAllFinite<LanesScalar>(ref r, values.Length);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static bool IsAllFinite<T>(ref float r, int length)
+        where T : struct, ILanes<T>
+    {
         int i = 0;
-        for (; i <= values.Length - 8; i += 8)
+        for (; i <= length - T.Count; i += T.Count)
         {
-            var v = System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref r, (nuint)i);
-            bad |= ~System.Runtime.Intrinsics.Vector256.Equals(v - v, System.Runtime.Intrinsics.Vector256<float>.Zero);
+            if (!T.AllFinite(T.Load(ref r, (nuint)i)))
+            {
+                return false;
+            }
         }
 
-        if (bad != System.Runtime.Intrinsics.Vector256<float>.Zero)
+        for (; i < length; i++)
         {
-            return false;
-        }
-
-        for (; i < values.Length; i++)
-        {
-            if (!float.IsFinite(values[i]))
+            if (!float.IsFinite(System.Runtime.CompilerServices.Unsafe.Add(ref r, i)))
             {
                 return false;
             }

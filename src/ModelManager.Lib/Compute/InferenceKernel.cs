@@ -28,23 +28,48 @@ internal sealed class InferenceKernel
     private readonly int _maxWidth;
     private readonly InputStandardizer? _standardizer;
 
-    /// <summary>Builds the kernel over the given weights (kept by reference, not copied).</summary>
+    /// <summary>Builds the kernel over the given weights (kept by reference, not copied, unless compact).</summary>
     /// <param name="weights">The weights.</param>
-    public InferenceKernel(ModelWeights weights)
+    /// <param name="compactWeights">
+    /// Whether single scores read the weight matrices as bfloat16 (rounded to nearest at load, half
+    /// the bytes; sums stay float). Batch scores then use the same rounded values as floats, so
+    /// batch and single scores still agree bit for bit.
+    /// </param>
+    public InferenceKernel(ModelWeights weights, bool compactWeights = false)
     {
         ArgumentNullException.ThrowIfNull(weights);
         IReadOnlyList<LinearLayerShape> shapes = weights.Architecture.Layers;
         _layers = new Layer[shapes.Count];
         for (int i = 0; i < shapes.Count; i++)
         {
-            _layers[i] = new Layer(shapes[i].InputSize, shapes[i].OutputSize, shapes[i].ReluAfter, weights.Layers[i].Weight, weights.Layers[i].Bias);
+            float[] weight = weights.Layers[i].Weight;
+            ushort[]? compact = null;
+            if (compactWeights)
+            {
+                compact = new ushort[weight.Length];
+                float[] rounded = new float[weight.Length];
+                for (int k = 0; k < weight.Length; k++)
+                {
+                    compact[k] = BFloat16.FromSingle(weight[k]);
+                    rounded[k] = BFloat16.ToSingle(compact[k]);
+                }
+
+                weight = rounded;
+            }
+
+            _layers[i] = new Layer(shapes[i].InputSize, shapes[i].OutputSize, shapes[i].ReluAfter, weight, weights.Layers[i].Bias, compact);
         }
+
+        CompactWeights = compactWeights;
 
         InputSize = weights.Architecture.InputSize;
         _maxWidth = Math.Max(InputSize, _layers.Max(l => l.Out));
         Architecture = weights.Architecture;
         _standardizer = weights.Standardizer;
     }
+
+    /// <summary>Whether single scores read bfloat16 weights.</summary>
+    public bool CompactWeights { get; }
 
     /// <summary>Length of the embeddings the kernel takes.</summary>
     public int InputSize { get; }
@@ -314,22 +339,21 @@ internal sealed class InferenceKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardRange(Layer layer, ReadOnlySpan<float> input, Span<float> output, int j0, int j1)
     {
-        ReadOnlySpan<float> weights = layer.Weight;
-        int n = layer.In;
-        int j = j0;
-        for (; j <= j1 - 4; j += 4)
+        if (Vector512.IsHardwareAccelerated)
         {
-            // Four independent accumulators hide the FMA latency; each output keeps Dot's order.
-            (float d0, float d1, float d2, float d3) = Dot4(input, weights.Slice(j * n, n), weights.Slice((j + 1) * n, n), weights.Slice((j + 2) * n, n), weights.Slice((j + 3) * n, n));
-            output[j] = d0 + layer.Bias[j];
-            output[j + 1] = d1 + layer.Bias[j + 1];
-            output[j + 2] = d2 + layer.Bias[j + 2];
-            output[j + 3] = d3 + layer.Bias[j + 3];
+            ForwardRange<Lanes512>(layer, input, output, j0, j1);
         }
-
-        for (; j < j1; j++)
+        else if (Vector256.IsHardwareAccelerated)
         {
-            output[j] = Dot(weights.Slice(j * n, n), input) + layer.Bias[j];
+            ForwardRange<Lanes256>(layer, input, output, j0, j1);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            ForwardRange<Lanes128>(layer, input, output, j0, j1);
+        }
+        else
+        {
+            ForwardRange<LanesScalar>(layer, input, output, j0, j1);
         }
 
         if (layer.Relu)
@@ -338,42 +362,44 @@ internal sealed class InferenceKernel
         }
     }
 
-    // Dot and Dot4 use the same per-row order: 8-lane FMA accumulation, lane sum, then the tail.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Dot(ReadOnlySpan<float> w, ReadOnlySpan<float> x) =>
-        MatrixKernels.Dot(ref MemoryMarshal.GetReference(w), ref MemoryMarshal.GetReference(x), w.Length);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (float, float, float, float) Dot4(ReadOnlySpan<float> w, ReadOnlySpan<float> x0, ReadOnlySpan<float> x1, ReadOnlySpan<float> x2, ReadOnlySpan<float> x3)
+    // Four weight rows at a time share each input load; every output keeps MatrixKernels.Dot's
+    // order, which the batch kernel uses too, so batch and single scores agree bit for bit.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardRange<T>(Layer layer, ReadOnlySpan<float> input, Span<float> output, int j0, int j1)
+        where T : struct, ILanes<T>
     {
-        ref float wr = ref MemoryMarshal.GetReference(w);
-        ref float r0 = ref MemoryMarshal.GetReference(x0);
-        ref float r1 = ref MemoryMarshal.GetReference(x1);
-        ref float r2 = ref MemoryMarshal.GetReference(x2);
-        ref float r3 = ref MemoryMarshal.GetReference(x3);
-        int n = w.Length;
-        int k = 0;
-        Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
-        for (; k <= n - 8; k += 8)
+        ref float x = ref MemoryMarshal.GetReference(input);
+        ref float weights = ref MemoryMarshal.GetArrayDataReference(layer.Weight);
+        ref float bias = ref MemoryMarshal.GetArrayDataReference(layer.Bias);
+        ref float o = ref MemoryMarshal.GetReference(output);
+        int n = layer.In;
+        int j = j0;
+        if (layer.Compact is { } compact)
         {
-            Vector256<float> wv = Vector256.LoadUnsafe(ref wr, (nuint)k);
-            a0 = Vector256.FusedMultiplyAdd(wv, Vector256.LoadUnsafe(ref r0, (nuint)k), a0);
-            a1 = Vector256.FusedMultiplyAdd(wv, Vector256.LoadUnsafe(ref r1, (nuint)k), a1);
-            a2 = Vector256.FusedMultiplyAdd(wv, Vector256.LoadUnsafe(ref r2, (nuint)k), a2);
-            a3 = Vector256.FusedMultiplyAdd(wv, Vector256.LoadUnsafe(ref r3, (nuint)k), a3);
+            ref ushort half = ref MemoryMarshal.GetArrayDataReference(compact);
+            for (; j <= j1 - 4; j += 4)
+            {
+                (float d0, float d1, float d2, float d3) = MatrixKernels.Dot4BFloat16<T>(ref x, ref Unsafe.Add(ref half, j * n), n, n);
+                Unsafe.Add(ref o, j) = d0 + Unsafe.Add(ref bias, j);
+                Unsafe.Add(ref o, j + 1) = d1 + Unsafe.Add(ref bias, j + 1);
+                Unsafe.Add(ref o, j + 2) = d2 + Unsafe.Add(ref bias, j + 2);
+                Unsafe.Add(ref o, j + 3) = d3 + Unsafe.Add(ref bias, j + 3);
+            }
         }
 
-        float s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2), s3 = Vector256.Sum(a3);
-        for (; k < n; k++)
+        for (; j <= j1 - 4; j += 4)
         {
-            float wk = Unsafe.Add(ref wr, k);
-            s0 = MathF.FusedMultiplyAdd(wk, Unsafe.Add(ref r0, k), s0);
-            s1 = MathF.FusedMultiplyAdd(wk, Unsafe.Add(ref r1, k), s1);
-            s2 = MathF.FusedMultiplyAdd(wk, Unsafe.Add(ref r2, k), s2);
-            s3 = MathF.FusedMultiplyAdd(wk, Unsafe.Add(ref r3, k), s3);
+            (float d0, float d1, float d2, float d3) = MatrixKernels.Dot4<T>(ref x, ref Unsafe.Add(ref weights, j * n), n, n);
+            Unsafe.Add(ref o, j) = d0 + Unsafe.Add(ref bias, j);
+            Unsafe.Add(ref o, j + 1) = d1 + Unsafe.Add(ref bias, j + 1);
+            Unsafe.Add(ref o, j + 2) = d2 + Unsafe.Add(ref bias, j + 2);
+            Unsafe.Add(ref o, j + 3) = d3 + Unsafe.Add(ref bias, j + 3);
         }
 
-        return (s0, s1, s2, s3);
+        for (; j < j1; j++)
+        {
+            Unsafe.Add(ref o, j) = MatrixKernels.Dot<T>(ref x, ref Unsafe.Add(ref weights, j * n), n) + Unsafe.Add(ref bias, j);
+        }
     }
 
     private static Span<float> Scratch(int length)
@@ -396,5 +422,5 @@ internal sealed class InferenceKernel
         }
     }
 
-    private sealed record Layer(int In, int Out, bool Relu, float[] Weight, float[] Bias);
+    private sealed record Layer(int In, int Out, bool Relu, float[] Weight, float[] Bias, ushort[]? Compact);
 }

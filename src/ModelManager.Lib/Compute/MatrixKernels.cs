@@ -6,22 +6,30 @@ using System.Runtime.Intrinsics;
 namespace AgeGroupAnomaly.Compute;
 
 /// <summary>
-/// The two small matrix products a dense layer needs, in managed AVX2/FMA code, for row-major float
-/// matrices. Both compute a column range [<c>j0</c>, <c>j1</c>) of the result so callers can split
-/// one product across threads; every result element is computed the same way whatever the split,
-/// so the result does not depend on the thread count.
+/// The two small matrix products a dense layer needs, in managed SIMD code at the widest width the
+/// processor offers (<see cref="SimdPaths.Active"/>), for row-major float matrices. Both compute a
+/// column range [<c>j0</c>, <c>j1</c>) of the result so callers can split one product across
+/// threads; every result element is computed the same way whatever the split, so the result does
+/// not depend on the thread count.
 /// </summary>
 /// <remarks>
 /// For the batch sizes of this library (tens of rows) libtorch spends more time dispatching each
 /// operation than computing it; these kernels keep their operands in registers and L1 instead.
+/// The kernels are generic over <see cref="ILanes{TSelf}"/> and each entry point picks the lane
+/// type from JIT-time constants, so only the active width is compiled.
 /// </remarks>
 internal static class MatrixKernels
 {
+    private const int DepthBlock = 128;
+
+    /// <summary>Columns of one strip of <see cref="Multiply"/> (two vectors): column ranges aligned to it keep every strip whole.</summary>
+    public static int StripWidth => 2 * SimdPaths.Width;
+
     /// <summary>
     /// C[i, j] = bias[j] + Σ_p A[i, p] · B[j, p] for i in [0, m), j in [j0, j1): a dense layer's
     /// forward pass, with B the layer's [out × in] weight exactly as PyTorch stores it. Each element
-    /// is an 8-lane FMA accumulation, a lane sum, then FMAs over the tail: the order
-    /// <see cref="InferenceKernel"/> uses for one embedding, so a row's result does not
+    /// is a lane-wise multiply-add accumulation, a lane sum, then multiply-adds over the tail: the
+    /// order <see cref="InferenceKernel"/> uses for one embedding, so a row's result does not
     /// depend on the rows around it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -34,40 +42,57 @@ internal static class MatrixKernels
         ref float br = ref MemoryMarshal.GetReference(b);
         ref float cr = ref MemoryMarshal.GetReference(c);
         ref float biasr = ref MemoryMarshal.GetReference(bias);
-        // Quads of B rows outermost (they stay in L1), triples of A rows inside (twelve accumulators,
-        // all sixteen vector registers): each A load feeds four FMAs and each B load three, so the
-        // rows of A, re-read from L2 for every quad, cost half a byte per multiply-add. A remaining
-        // pair of rows takes a 2 × 4 tile, a last row plain dot products: same order per element.
-        int j = j0;
-        for (; j <= j1 - 4; j += 4)
+        if (Vector512.IsHardwareAccelerated)
         {
-            ref float b0 = ref Unsafe.Add(ref br, j * ldb);
-            int i = 0;
-            for (; i <= m - 3; i += 3)
-            {
-                Tile3x4(ref Unsafe.Add(ref ar, i * lda), lda, ref b0, ldb, depth, ref Unsafe.Add(ref biasr, j), ref Unsafe.Add(ref cr, (i * ldc) + j), ldc);
-            }
-
-            for (; i <= m - 2; i += 2)
-            {
-                Tile2x4(ref Unsafe.Add(ref ar, i * lda), lda, ref b0, ldb, depth, ref Unsafe.Add(ref biasr, j), ref Unsafe.Add(ref cr, (i * ldc) + j), ldc);
-            }
-
-            for (; i < m; i++)
-            {
-                for (int q = 0; q < 4; q++)
-                {
-                    Unsafe.Add(ref cr, (i * ldc) + j + q) = Dot(ref Unsafe.Add(ref ar, i * lda), ref Unsafe.Add(ref br, (j + q) * ldb), depth) + Unsafe.Add(ref biasr, j + q);
-                }
-            }
+            MultiplyTransposed<Lanes512>(ref ar, lda, ref br, ldb, ref biasr, ref cr, ldc, m, depth, j0, j1);
         }
-
-        for (; j < j1; j++)
+        else if (Vector256.IsHardwareAccelerated)
         {
-            for (int i = 0; i < m; i++)
-            {
-                Unsafe.Add(ref cr, (i * ldc) + j) = Dot(ref Unsafe.Add(ref ar, i * lda), ref Unsafe.Add(ref br, j * ldb), depth) + Unsafe.Add(ref biasr, j);
-            }
+            MultiplyTransposed<Lanes256>(ref ar, lda, ref br, ldb, ref biasr, ref cr, ldc, m, depth, j0, j1);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            MultiplyTransposed<Lanes128>(ref ar, lda, ref br, ldb, ref biasr, ref cr, ldc, m, depth, j0, j1);
+        }
+        else
+        {
+            MultiplyTransposed<LanesScalar>(ref ar, lda, ref br, ldb, ref biasr, ref cr, ldc, m, depth, j0, j1);
+        }
+    }
+
+    /// <summary>Columns of one strip of <see cref="TrainingMultiply"/>: column ranges of the training products align to it.</summary>
+    public static int TrainingStripWidth => Vector512.IsHardwareAccelerated ? 16 : StripWidth;
+
+    /// <summary>
+    /// <see cref="MultiplyTransposed"/> for training: on AVX-512 at 256 bits, so a training computes
+    /// exactly what it computes on an AVX2 machine (same weights, same threshold, same quality
+    /// figures; AVX-512 rounding moved QuickStart's false alarms from 9.3 % to 10.8 %), and the
+    /// training step measured no slower at 256 bits on this machine. Narrower paths as <see cref="MultiplyTransposed"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void TrainingMultiplyTransposed(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, ReadOnlySpan<float> bias, Span<float> c, int ldc, int m, int depth, int j0, int j1)
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            MultiplyTransposed<Lanes256>(ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(bias), ref MemoryMarshal.GetReference(c), ldc, m, depth, j0, j1);
+        }
+        else
+        {
+            MultiplyTransposed(a, lda, b, ldb, bias, c, ldc, m, depth, j0, j1);
+        }
+    }
+
+    /// <summary><see cref="Multiply"/> for training (256 bits on AVX-512, as <see cref="TrainingMultiplyTransposed"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void TrainingMultiply(ReadOnlySpan<float> a, int aRowStride, int aDepthStride, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, int m, int depth, int j0, int j1)
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Multiply<Lanes256>(ref MemoryMarshal.GetReference(a), aRowStride, aDepthStride, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc, m, depth, j0, j1);
+        }
+        else
+        {
+            Multiply(a, aRowStride, aDepthStride, b, ldb, c, ldc, m, depth, j0, j1);
         }
     }
 
@@ -86,30 +111,98 @@ internal static class MatrixKernels
         ref float ar = ref MemoryMarshal.GetReference(a);
         ref float br = ref MemoryMarshal.GetReference(b);
         ref float cr = ref MemoryMarshal.GetReference(c);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Multiply<Lanes512>(ref ar, aRowStride, aDepthStride, ref br, ldb, ref cr, ldc, m, depth, j0, j1);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Multiply<Lanes256>(ref ar, aRowStride, aDepthStride, ref br, ldb, ref cr, ldc, m, depth, j0, j1);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            Multiply<Lanes128>(ref ar, aRowStride, aDepthStride, ref br, ldb, ref cr, ldc, m, depth, j0, j1);
+        }
+        else
+        {
+            Multiply<LanesScalar>(ref ar, aRowStride, aDepthStride, ref br, ldb, ref cr, ldc, m, depth, j0, j1);
+        }
+    }
 
-        // Column strips outermost, and depth in blocks: one block of a strip of B (DepthBlock × 16
-        // floats, 8 KB) stays in L1 for every row block. Later depth blocks continue each element's
-        // sum from the stored partial, so the blocking does not change any result.
+    /// <summary><see cref="MultiplyTransposed"/> at the width of <typeparamref name="T"/> (tests compare the paths in one process).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void MultiplyTransposed<T>(ref float ar, int lda, ref float br, int ldb, ref float biasr, ref float cr, int ldc, int m, int depth, int j0, int j1)
+        where T : struct, ILanes<T>
+    {
+        // Quads of B rows outermost (they stay in L1), groups of A rows inside: four rows where the
+        // registers allow it (AVX-512's 32: sixteen accumulators), else three (twelve of sixteen).
+        // Each A load feeds four multiply-adds, so the rows of A, re-read from L2 for every quad,
+        // cost little. Smaller tiles and plain dot products take the remaining rows: same order per element.
         int j = j0;
-        for (; j <= j1 - 16; j += 16)
+        for (; j <= j1 - 4; j += 4)
+        {
+            ref float b0 = ref Unsafe.Add(ref br, j * ldb);
+            ref float biasj = ref Unsafe.Add(ref biasr, j);
+            int i = 0;
+            if (T.Count >= 16)
+            {
+                for (; i <= m - 4; i += 4)
+                {
+                    Tile4x4<T>(ref Unsafe.Add(ref ar, i * lda), lda, ref b0, ldb, depth, ref biasj, ref Unsafe.Add(ref cr, (i * ldc) + j), ldc);
+                }
+            }
+
+            for (; i <= m - 3; i += 3)
+            {
+                Tile3x4<T>(ref Unsafe.Add(ref ar, i * lda), lda, ref b0, ldb, depth, ref biasj, ref Unsafe.Add(ref cr, (i * ldc) + j), ldc);
+            }
+
+            for (; i < m; i++)
+            {
+                ref float ai = ref Unsafe.Add(ref ar, i * lda);
+                (float s0, float s1, float s2, float s3) = Dot4<T>(ref ai, ref b0, ldb, depth);
+                Store4(ref Unsafe.Add(ref cr, (i * ldc) + j), s0, s1, s2, s3, ref biasj);
+            }
+        }
+
+        for (; j < j1; j++)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                Unsafe.Add(ref cr, (i * ldc) + j) = Dot<T>(ref Unsafe.Add(ref ar, i * lda), ref Unsafe.Add(ref br, j * ldb), depth) + Unsafe.Add(ref biasr, j);
+            }
+        }
+    }
+
+    /// <summary><see cref="Multiply"/> at the width of <typeparamref name="T"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Multiply<T>(ref float ar, int aRowStride, int aDepthStride, ref float br, int ldb, ref float cr, int ldc, int m, int depth, int j0, int j1)
+        where T : struct, ILanes<T>
+    {
+        // Column strips (two vectors wide) outermost, and depth in blocks: one block of a strip of B
+        // stays in L1 for every row block. Later depth blocks continue each element's sum from the
+        // stored partial, so the blocking does not change any result.
+        int width = 2 * T.Count;
+        int j = j0;
+        for (; j <= j1 - width; j += width)
         {
             for (int p0 = 0; p0 < depth; p0 += DepthBlock)
             {
                 int p1 = Math.Min(depth, p0 + DepthBlock);
-                Strip(ref ar, aRowStride, aDepthStride, ref Unsafe.Add(ref br, j), ldb, ref Unsafe.Add(ref cr, j), ldc, m, p0, p1);
+                Strip<T>(ref ar, aRowStride, aDepthStride, ref Unsafe.Add(ref br, j), ldb, ref Unsafe.Add(ref cr, j), ldc, m, p0, p1);
             }
 
             if (depth == 0)
             {
                 for (int i = 0; i < m; i++)
                 {
-                    Vector256<float>.Zero.StoreUnsafe(ref Unsafe.Add(ref cr, (i * ldc) + j));
-                    Vector256<float>.Zero.StoreUnsafe(ref Unsafe.Add(ref cr, (i * ldc) + j + 8));
+                    T.Store(T.Zero, ref Unsafe.Add(ref cr, (i * ldc) + j), 0);
+                    T.Store(T.Zero, ref Unsafe.Add(ref cr, (i * ldc) + j), (nuint)T.Count);
                 }
             }
         }
 
-        // Remaining columns (fewer than 16): one at a time, in the same order per element.
+        // Remaining columns (fewer than a strip): one at a time, in the same order and rounding per element.
         for (; j < j1; j++)
         {
             for (int i = 0; i < m; i++)
@@ -118,7 +211,7 @@ internal static class MatrixKernels
                 float sum = 0;
                 for (int p = 0; p < depth; p++)
                 {
-                    sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref ai, p * aDepthStride), Unsafe.Add(ref br, (p * ldb) + j), sum);
+                    sum = T.MultiplyAdd(Unsafe.Add(ref ai, p * aDepthStride), Unsafe.Add(ref br, (p * ldb) + j), sum);
                 }
 
                 Unsafe.Add(ref cr, (i * ldc) + j) = sum;
@@ -126,112 +219,113 @@ internal static class MatrixKernels
         }
     }
 
-    /// <summary>Rows a0, a0 + lda of C, columns j … j + 3 (weight rows b0 … b0 + 3·ldb).</summary>
+    /// <summary>Rows a0 … a0 + 3·lda of C, columns j … j + 3: sixteen accumulators (needs 32 vector registers).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile2x4(ref float a0, int lda, ref float b0, int ldb, int depth, ref float bias, ref float row, int ldc)
+    private static void Tile4x4<T>(ref float a0, int lda, ref float b0, int ldb, int depth, ref float bias, ref float row, int ldc)
+        where T : struct, ILanes<T>
     {
         ref float a1 = ref Unsafe.Add(ref a0, lda);
+        ref float a2 = ref Unsafe.Add(ref a1, lda);
+        ref float a3 = ref Unsafe.Add(ref a2, lda);
         ref float b1 = ref Unsafe.Add(ref b0, ldb);
         ref float b2 = ref Unsafe.Add(ref b1, ldb);
         ref float b3 = ref Unsafe.Add(ref b2, ldb);
-        Vector256<float> c00 = Vector256<float>.Zero, c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        T c00 = T.Zero, c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        T c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
         int p = 0;
-        for (; p <= depth - 8; p += 8)
+        for (; p <= depth - T.Count; p += T.Count)
         {
-            Vector256<float> x0 = Vector256.LoadUnsafe(ref a0, (nuint)p);
-            Vector256<float> x1 = Vector256.LoadUnsafe(ref a1, (nuint)p);
-            Vector256<float> w = Vector256.LoadUnsafe(ref b0, (nuint)p);
-            c00 = Vector256.FusedMultiplyAdd(x0, w, c00);
-            c10 = Vector256.FusedMultiplyAdd(x1, w, c10);
-            w = Vector256.LoadUnsafe(ref b1, (nuint)p);
-            c01 = Vector256.FusedMultiplyAdd(x0, w, c01);
-            c11 = Vector256.FusedMultiplyAdd(x1, w, c11);
-            w = Vector256.LoadUnsafe(ref b2, (nuint)p);
-            c02 = Vector256.FusedMultiplyAdd(x0, w, c02);
-            c12 = Vector256.FusedMultiplyAdd(x1, w, c12);
-            w = Vector256.LoadUnsafe(ref b3, (nuint)p);
-            c03 = Vector256.FusedMultiplyAdd(x0, w, c03);
-            c13 = Vector256.FusedMultiplyAdd(x1, w, c13);
+            T x0 = T.Load(ref a0, (nuint)p);
+            T x1 = T.Load(ref a1, (nuint)p);
+            T x2 = T.Load(ref a2, (nuint)p);
+            T x3 = T.Load(ref a3, (nuint)p);
+            T w = T.Load(ref b0, (nuint)p);
+            c00 = T.MultiplyAdd(x0, w, c00);
+            c10 = T.MultiplyAdd(x1, w, c10);
+            c20 = T.MultiplyAdd(x2, w, c20);
+            c30 = T.MultiplyAdd(x3, w, c30);
+            w = T.Load(ref b1, (nuint)p);
+            c01 = T.MultiplyAdd(x0, w, c01);
+            c11 = T.MultiplyAdd(x1, w, c11);
+            c21 = T.MultiplyAdd(x2, w, c21);
+            c31 = T.MultiplyAdd(x3, w, c31);
+            w = T.Load(ref b2, (nuint)p);
+            c02 = T.MultiplyAdd(x0, w, c02);
+            c12 = T.MultiplyAdd(x1, w, c12);
+            c22 = T.MultiplyAdd(x2, w, c22);
+            c32 = T.MultiplyAdd(x3, w, c32);
+            w = T.Load(ref b3, (nuint)p);
+            c03 = T.MultiplyAdd(x0, w, c03);
+            c13 = T.MultiplyAdd(x1, w, c13);
+            c23 = T.MultiplyAdd(x2, w, c23);
+            c33 = T.MultiplyAdd(x3, w, c33);
         }
 
-        float s00 = Vector256.Sum(c00), s01 = Vector256.Sum(c01), s02 = Vector256.Sum(c02), s03 = Vector256.Sum(c03);
-        float s10 = Vector256.Sum(c10), s11 = Vector256.Sum(c11), s12 = Vector256.Sum(c12), s13 = Vector256.Sum(c13);
-        for (; p < depth; p++)
-        {
-            float x0 = Unsafe.Add(ref a0, p), x1 = Unsafe.Add(ref a1, p);
-            float w0 = Unsafe.Add(ref b0, p), w1 = Unsafe.Add(ref b1, p), w2 = Unsafe.Add(ref b2, p), w3 = Unsafe.Add(ref b3, p);
-            s00 = MathF.FusedMultiplyAdd(x0, w0, s00);
-            s01 = MathF.FusedMultiplyAdd(x0, w1, s01);
-            s02 = MathF.FusedMultiplyAdd(x0, w2, s02);
-            s03 = MathF.FusedMultiplyAdd(x0, w3, s03);
-            s10 = MathF.FusedMultiplyAdd(x1, w0, s10);
-            s11 = MathF.FusedMultiplyAdd(x1, w1, s11);
-            s12 = MathF.FusedMultiplyAdd(x1, w2, s12);
-            s13 = MathF.FusedMultiplyAdd(x1, w3, s13);
-        }
-
-        Store4(ref row, s00, s01, s02, s03, ref bias);
-        Store4(ref Unsafe.Add(ref row, ldc), s10, s11, s12, s13, ref bias);
+        RowTail<T>(ref a0, ref b0, ldb, p, depth, c00, c01, c02, c03, ref bias, ref row);
+        RowTail<T>(ref a1, ref b0, ldb, p, depth, c10, c11, c12, c13, ref bias, ref Unsafe.Add(ref row, ldc));
+        RowTail<T>(ref a2, ref b0, ldb, p, depth, c20, c21, c22, c23, ref bias, ref Unsafe.Add(ref row, 2 * ldc));
+        RowTail<T>(ref a3, ref b0, ldb, p, depth, c30, c31, c32, c33, ref bias, ref Unsafe.Add(ref row, 3 * ldc));
     }
 
-    /// <summary>Rows a0, a0 + lda, a0 + 2·lda of C, columns j … j + 3: twelve accumulators, each load of A feeding four FMAs and each load of B three.</summary>
+    /// <summary>Rows a0, a0 + lda, a0 + 2·lda of C, columns j … j + 3: twelve accumulators, each load of A feeding four multiply-adds and each load of B three.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile3x4(ref float a0, int lda, ref float b0, int ldb, int depth, ref float bias, ref float row, int ldc)
+    private static void Tile3x4<T>(ref float a0, int lda, ref float b0, int ldb, int depth, ref float bias, ref float row, int ldc)
+        where T : struct, ILanes<T>
     {
         ref float a1 = ref Unsafe.Add(ref a0, lda);
         ref float a2 = ref Unsafe.Add(ref a1, lda);
         ref float b1 = ref Unsafe.Add(ref b0, ldb);
         ref float b2 = ref Unsafe.Add(ref b1, ldb);
         ref float b3 = ref Unsafe.Add(ref b2, ldb);
-        Vector256<float> c00 = Vector256<float>.Zero, c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        T c00 = T.Zero, c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00;
         int p = 0;
-        for (; p <= depth - 8; p += 8)
+        for (; p <= depth - T.Count; p += T.Count)
         {
-            Vector256<float> x0 = Vector256.LoadUnsafe(ref a0, (nuint)p);
-            Vector256<float> x1 = Vector256.LoadUnsafe(ref a1, (nuint)p);
-            Vector256<float> x2 = Vector256.LoadUnsafe(ref a2, (nuint)p);
-            Vector256<float> w = Vector256.LoadUnsafe(ref b0, (nuint)p);
-            c00 = Vector256.FusedMultiplyAdd(x0, w, c00);
-            c10 = Vector256.FusedMultiplyAdd(x1, w, c10);
-            c20 = Vector256.FusedMultiplyAdd(x2, w, c20);
-            w = Vector256.LoadUnsafe(ref b1, (nuint)p);
-            c01 = Vector256.FusedMultiplyAdd(x0, w, c01);
-            c11 = Vector256.FusedMultiplyAdd(x1, w, c11);
-            c21 = Vector256.FusedMultiplyAdd(x2, w, c21);
-            w = Vector256.LoadUnsafe(ref b2, (nuint)p);
-            c02 = Vector256.FusedMultiplyAdd(x0, w, c02);
-            c12 = Vector256.FusedMultiplyAdd(x1, w, c12);
-            c22 = Vector256.FusedMultiplyAdd(x2, w, c22);
-            w = Vector256.LoadUnsafe(ref b3, (nuint)p);
-            c03 = Vector256.FusedMultiplyAdd(x0, w, c03);
-            c13 = Vector256.FusedMultiplyAdd(x1, w, c13);
-            c23 = Vector256.FusedMultiplyAdd(x2, w, c23);
+            T x0 = T.Load(ref a0, (nuint)p);
+            T x1 = T.Load(ref a1, (nuint)p);
+            T x2 = T.Load(ref a2, (nuint)p);
+            T w = T.Load(ref b0, (nuint)p);
+            c00 = T.MultiplyAdd(x0, w, c00);
+            c10 = T.MultiplyAdd(x1, w, c10);
+            c20 = T.MultiplyAdd(x2, w, c20);
+            w = T.Load(ref b1, (nuint)p);
+            c01 = T.MultiplyAdd(x0, w, c01);
+            c11 = T.MultiplyAdd(x1, w, c11);
+            c21 = T.MultiplyAdd(x2, w, c21);
+            w = T.Load(ref b2, (nuint)p);
+            c02 = T.MultiplyAdd(x0, w, c02);
+            c12 = T.MultiplyAdd(x1, w, c12);
+            c22 = T.MultiplyAdd(x2, w, c22);
+            w = T.Load(ref b3, (nuint)p);
+            c03 = T.MultiplyAdd(x0, w, c03);
+            c13 = T.MultiplyAdd(x1, w, c13);
+            c23 = T.MultiplyAdd(x2, w, c23);
         }
 
-        float s00 = Vector256.Sum(c00), s01 = Vector256.Sum(c01), s02 = Vector256.Sum(c02), s03 = Vector256.Sum(c03);
-        float s10 = Vector256.Sum(c10), s11 = Vector256.Sum(c11), s12 = Vector256.Sum(c12), s13 = Vector256.Sum(c13);
-        float s20 = Vector256.Sum(c20), s21 = Vector256.Sum(c21), s22 = Vector256.Sum(c22), s23 = Vector256.Sum(c23);
+        RowTail<T>(ref a0, ref b0, ldb, p, depth, c00, c01, c02, c03, ref bias, ref row);
+        RowTail<T>(ref a1, ref b0, ldb, p, depth, c10, c11, c12, c13, ref bias, ref Unsafe.Add(ref row, ldc));
+        RowTail<T>(ref a2, ref b0, ldb, p, depth, c20, c21, c22, c23, ref bias, ref Unsafe.Add(ref row, 2 * ldc));
+    }
+
+    /// <summary>One row of a tile: lane sums, the scalar tail from <paramref name="p"/>, bias, store (the order of <see cref="Dot{T}"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowTail<T>(ref float a, ref float b0, int ldb, int p, int depth, T c0, T c1, T c2, T c3, ref float bias, ref float row)
+        where T : struct, ILanes<T>
+    {
+        ref float b1 = ref Unsafe.Add(ref b0, ldb);
+        ref float b2 = ref Unsafe.Add(ref b1, ldb);
+        ref float b3 = ref Unsafe.Add(ref b2, ldb);
+        float s0 = T.Sum(c0), s1 = T.Sum(c1), s2 = T.Sum(c2), s3 = T.Sum(c3);
         for (; p < depth; p++)
         {
-            float x0 = Unsafe.Add(ref a0, p), x1 = Unsafe.Add(ref a1, p), x2 = Unsafe.Add(ref a2, p);
-            float w0 = Unsafe.Add(ref b0, p), w1 = Unsafe.Add(ref b1, p), w2 = Unsafe.Add(ref b2, p), w3 = Unsafe.Add(ref b3, p);
-            s00 = MathF.FusedMultiplyAdd(x0, w0, s00);
-            s01 = MathF.FusedMultiplyAdd(x0, w1, s01);
-            s02 = MathF.FusedMultiplyAdd(x0, w2, s02);
-            s03 = MathF.FusedMultiplyAdd(x0, w3, s03);
-            s10 = MathF.FusedMultiplyAdd(x1, w0, s10);
-            s11 = MathF.FusedMultiplyAdd(x1, w1, s11);
-            s12 = MathF.FusedMultiplyAdd(x1, w2, s12);
-            s13 = MathF.FusedMultiplyAdd(x1, w3, s13);
-            s20 = MathF.FusedMultiplyAdd(x2, w0, s20);
-            s21 = MathF.FusedMultiplyAdd(x2, w1, s21);
-            s22 = MathF.FusedMultiplyAdd(x2, w2, s22);
-            s23 = MathF.FusedMultiplyAdd(x2, w3, s23);
+            float x = Unsafe.Add(ref a, p);
+            s0 = T.MultiplyAdd(x, Unsafe.Add(ref b0, p), s0);
+            s1 = T.MultiplyAdd(x, Unsafe.Add(ref b1, p), s1);
+            s2 = T.MultiplyAdd(x, Unsafe.Add(ref b2, p), s2);
+            s3 = T.MultiplyAdd(x, Unsafe.Add(ref b3, p), s3);
         }
 
-        Store4(ref row, s00, s01, s02, s03, ref bias);
-        Store4(ref Unsafe.Add(ref row, ldc), s10, s11, s12, s13, ref bias);
-        Store4(ref Unsafe.Add(ref row, 2 * ldc), s20, s21, s22, s23, ref bias);
+        Store4(ref row, s0, s1, s2, s3, ref bias);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -243,10 +337,44 @@ internal static class MatrixKernels
         Unsafe.Add(ref row, 3) = s3 + Unsafe.Add(ref bias, 3);
     }
 
-    /// <summary>Six rows of a 16-column strip: twelve accumulators, two B loads and six broadcasts per step of depth.</summary>
+    /// <summary>Columns of one strip of C (rows 0..m) over depth [p0, p1); the first block starts from zero, later ones from C.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Strip6(ref float a0, int aRowStride, int aDepthStride, ref float bStrip, int ldb, ref float row0, int ldc, int p0, int p1, bool first)
+    private static void Strip<T>(ref float ar, int aRowStride, int aDepthStride, ref float bStrip, int ldb, ref float cStrip, int ldc, int m, int p0, int p1)
+        where T : struct, ILanes<T>
     {
+        bool first = p0 == 0;
+        int i = 0;
+        for (; i <= m - 6; i += 6)
+        {
+            Strip6<T>(ref Unsafe.Add(ref ar, i * aRowStride), aRowStride, aDepthStride, ref bStrip, ldb, ref Unsafe.Add(ref cStrip, i * ldc), ldc, p0, p1, first);
+        }
+
+        for (; i < m; i++)
+        {
+            ref float ai = ref Unsafe.Add(ref ar, i * aRowStride);
+            ref float row = ref Unsafe.Add(ref cStrip, i * ldc);
+            nuint n = (nuint)T.Count;
+            T c0 = first ? T.Zero : T.Load(ref row, 0);
+            T c1 = first ? T.Zero : T.Load(ref row, n);
+            for (int p = p0; p < p1; p++)
+            {
+                ref float bRow = ref Unsafe.Add(ref bStrip, p * ldb);
+                T x = T.Broadcast(Unsafe.Add(ref ai, p * aDepthStride));
+                c0 = T.MultiplyAdd(x, T.Load(ref bRow, 0), c0);
+                c1 = T.MultiplyAdd(x, T.Load(ref bRow, n), c1);
+            }
+
+            T.Store(c0, ref row, 0);
+            T.Store(c1, ref row, n);
+        }
+    }
+
+    /// <summary>Six rows of a strip: twelve accumulators, two B loads and six broadcasts per step of depth.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Strip6<T>(ref float a0, int aRowStride, int aDepthStride, ref float bStrip, int ldb, ref float row0, int ldc, int p0, int p1, bool first)
+        where T : struct, ILanes<T>
+    {
+        nuint n = (nuint)T.Count;
         ref float a1 = ref Unsafe.Add(ref a0, aRowStride);
         ref float a2 = ref Unsafe.Add(ref a1, aRowStride);
         ref float a3 = ref Unsafe.Add(ref a2, aRowStride);
@@ -257,173 +385,168 @@ internal static class MatrixKernels
         ref float row3 = ref Unsafe.Add(ref row2, ldc);
         ref float row4 = ref Unsafe.Add(ref row3, ldc);
         ref float row5 = ref Unsafe.Add(ref row4, ldc);
-        Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        T c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
         if (first)
         {
-            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = Vector256<float>.Zero;
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = T.Zero;
         }
         else
         {
-            c00 = Vector256.LoadUnsafe(ref row0);
-            c01 = Vector256.LoadUnsafe(ref row0, 8);
-            c10 = Vector256.LoadUnsafe(ref row1);
-            c11 = Vector256.LoadUnsafe(ref row1, 8);
-            c20 = Vector256.LoadUnsafe(ref row2);
-            c21 = Vector256.LoadUnsafe(ref row2, 8);
-            c30 = Vector256.LoadUnsafe(ref row3);
-            c31 = Vector256.LoadUnsafe(ref row3, 8);
-            c40 = Vector256.LoadUnsafe(ref row4);
-            c41 = Vector256.LoadUnsafe(ref row4, 8);
-            c50 = Vector256.LoadUnsafe(ref row5);
-            c51 = Vector256.LoadUnsafe(ref row5, 8);
+            c00 = T.Load(ref row0, 0);
+            c01 = T.Load(ref row0, n);
+            c10 = T.Load(ref row1, 0);
+            c11 = T.Load(ref row1, n);
+            c20 = T.Load(ref row2, 0);
+            c21 = T.Load(ref row2, n);
+            c30 = T.Load(ref row3, 0);
+            c31 = T.Load(ref row3, n);
+            c40 = T.Load(ref row4, 0);
+            c41 = T.Load(ref row4, n);
+            c50 = T.Load(ref row5, 0);
+            c51 = T.Load(ref row5, n);
         }
 
         for (int p = p0; p < p1; p++)
         {
             ref float bRow = ref Unsafe.Add(ref bStrip, p * ldb);
-            Vector256<float> b0 = Vector256.LoadUnsafe(ref bRow);
-            Vector256<float> b1 = Vector256.LoadUnsafe(ref bRow, 8);
+            T b0 = T.Load(ref bRow, 0);
+            T b1 = T.Load(ref bRow, n);
             int offset = p * aDepthStride;
-            Vector256<float> x = Vector256.Create(Unsafe.Add(ref a0, offset));
-            c00 = Vector256.FusedMultiplyAdd(x, b0, c00);
-            c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
-            x = Vector256.Create(Unsafe.Add(ref a1, offset));
-            c10 = Vector256.FusedMultiplyAdd(x, b0, c10);
-            c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
-            x = Vector256.Create(Unsafe.Add(ref a2, offset));
-            c20 = Vector256.FusedMultiplyAdd(x, b0, c20);
-            c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-            x = Vector256.Create(Unsafe.Add(ref a3, offset));
-            c30 = Vector256.FusedMultiplyAdd(x, b0, c30);
-            c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
-            x = Vector256.Create(Unsafe.Add(ref a4, offset));
-            c40 = Vector256.FusedMultiplyAdd(x, b0, c40);
-            c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
-            x = Vector256.Create(Unsafe.Add(ref a5, offset));
-            c50 = Vector256.FusedMultiplyAdd(x, b0, c50);
-            c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
+            T x = T.Broadcast(Unsafe.Add(ref a0, offset));
+            c00 = T.MultiplyAdd(x, b0, c00);
+            c01 = T.MultiplyAdd(x, b1, c01);
+            x = T.Broadcast(Unsafe.Add(ref a1, offset));
+            c10 = T.MultiplyAdd(x, b0, c10);
+            c11 = T.MultiplyAdd(x, b1, c11);
+            x = T.Broadcast(Unsafe.Add(ref a2, offset));
+            c20 = T.MultiplyAdd(x, b0, c20);
+            c21 = T.MultiplyAdd(x, b1, c21);
+            x = T.Broadcast(Unsafe.Add(ref a3, offset));
+            c30 = T.MultiplyAdd(x, b0, c30);
+            c31 = T.MultiplyAdd(x, b1, c31);
+            x = T.Broadcast(Unsafe.Add(ref a4, offset));
+            c40 = T.MultiplyAdd(x, b0, c40);
+            c41 = T.MultiplyAdd(x, b1, c41);
+            x = T.Broadcast(Unsafe.Add(ref a5, offset));
+            c50 = T.MultiplyAdd(x, b0, c50);
+            c51 = T.MultiplyAdd(x, b1, c51);
         }
 
-        c00.StoreUnsafe(ref row0);
-        c01.StoreUnsafe(ref row0, 8);
-        c10.StoreUnsafe(ref row1);
-        c11.StoreUnsafe(ref row1, 8);
-        c20.StoreUnsafe(ref row2);
-        c21.StoreUnsafe(ref row2, 8);
-        c30.StoreUnsafe(ref row3);
-        c31.StoreUnsafe(ref row3, 8);
-        c40.StoreUnsafe(ref row4);
-        c41.StoreUnsafe(ref row4, 8);
-        c50.StoreUnsafe(ref row5);
-        c51.StoreUnsafe(ref row5, 8);
+        T.Store(c00, ref row0, 0);
+        T.Store(c01, ref row0, n);
+        T.Store(c10, ref row1, 0);
+        T.Store(c11, ref row1, n);
+        T.Store(c20, ref row2, 0);
+        T.Store(c21, ref row2, n);
+        T.Store(c30, ref row3, 0);
+        T.Store(c31, ref row3, n);
+        T.Store(c40, ref row4, 0);
+        T.Store(c41, ref row4, n);
+        T.Store(c50, ref row5, 0);
+        T.Store(c51, ref row5, n);
     }
 
-    private const int DepthBlock = 128;
-
-    /// <summary>Columns [0, 16) of C (rows 0..m) over depth [p0, p1); the first block starts from zero, later ones from C.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Strip(ref float ar, int aRowStride, int aDepthStride, ref float bStrip, int ldb, ref float cStrip, int ldc, int m, int p0, int p1)
-    {
-        bool first = p0 == 0;
-        int i = 0;
-        for (; i <= m - 6; i += 6)
-        {
-            Strip6(ref Unsafe.Add(ref ar, i * aRowStride), aRowStride, aDepthStride, ref bStrip, ldb, ref Unsafe.Add(ref cStrip, i * ldc), ldc, p0, p1, first);
-        }
-
-        for (; i <= m - 4; i += 4)
-        {
-            ref float a0 = ref Unsafe.Add(ref ar, i * aRowStride);
-            ref float a1 = ref Unsafe.Add(ref a0, aRowStride);
-            ref float a2 = ref Unsafe.Add(ref a1, aRowStride);
-            ref float a3 = ref Unsafe.Add(ref a2, aRowStride);
-            ref float row0 = ref Unsafe.Add(ref cStrip, i * ldc);
-            ref float row1 = ref Unsafe.Add(ref row0, ldc);
-            ref float row2 = ref Unsafe.Add(ref row1, ldc);
-            ref float row3 = ref Unsafe.Add(ref row2, ldc);
-            Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31;
-            if (first)
-            {
-                c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = Vector256<float>.Zero;
-            }
-            else
-            {
-                c00 = Vector256.LoadUnsafe(ref row0);
-                c01 = Vector256.LoadUnsafe(ref row0, 8);
-                c10 = Vector256.LoadUnsafe(ref row1);
-                c11 = Vector256.LoadUnsafe(ref row1, 8);
-                c20 = Vector256.LoadUnsafe(ref row2);
-                c21 = Vector256.LoadUnsafe(ref row2, 8);
-                c30 = Vector256.LoadUnsafe(ref row3);
-                c31 = Vector256.LoadUnsafe(ref row3, 8);
-            }
-
-            for (int p = p0; p < p1; p++)
-            {
-                ref float bRow = ref Unsafe.Add(ref bStrip, p * ldb);
-                Vector256<float> b0 = Vector256.LoadUnsafe(ref bRow);
-                Vector256<float> b1 = Vector256.LoadUnsafe(ref bRow, 8);
-                int offset = p * aDepthStride;
-                Vector256<float> x = Vector256.Create(Unsafe.Add(ref a0, offset));
-                c00 = Vector256.FusedMultiplyAdd(x, b0, c00);
-                c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
-                x = Vector256.Create(Unsafe.Add(ref a1, offset));
-                c10 = Vector256.FusedMultiplyAdd(x, b0, c10);
-                c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
-                x = Vector256.Create(Unsafe.Add(ref a2, offset));
-                c20 = Vector256.FusedMultiplyAdd(x, b0, c20);
-                c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-                x = Vector256.Create(Unsafe.Add(ref a3, offset));
-                c30 = Vector256.FusedMultiplyAdd(x, b0, c30);
-                c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
-            }
-
-            c00.StoreUnsafe(ref row0);
-            c01.StoreUnsafe(ref row0, 8);
-            c10.StoreUnsafe(ref row1);
-            c11.StoreUnsafe(ref row1, 8);
-            c20.StoreUnsafe(ref row2);
-            c21.StoreUnsafe(ref row2, 8);
-            c30.StoreUnsafe(ref row3);
-            c31.StoreUnsafe(ref row3, 8);
-        }
-
-        for (; i < m; i++)
-        {
-            ref float ai = ref Unsafe.Add(ref ar, i * aRowStride);
-            ref float row = ref Unsafe.Add(ref cStrip, i * ldc);
-            Vector256<float> c0 = first ? Vector256<float>.Zero : Vector256.LoadUnsafe(ref row);
-            Vector256<float> c1 = first ? Vector256<float>.Zero : Vector256.LoadUnsafe(ref row, 8);
-            for (int p = p0; p < p1; p++)
-            {
-                ref float bRow = ref Unsafe.Add(ref bStrip, p * ldb);
-                Vector256<float> x = Vector256.Create(Unsafe.Add(ref ai, p * aDepthStride));
-                c0 = Vector256.FusedMultiplyAdd(x, Vector256.LoadUnsafe(ref bRow), c0);
-                c1 = Vector256.FusedMultiplyAdd(x, Vector256.LoadUnsafe(ref bRow, 8), c1);
-            }
-
-            c0.StoreUnsafe(ref row);
-            c1.StoreUnsafe(ref row, 8);
-        }
-    }
-
-    /// <summary>Σ x[p]·y[p]: 8-lane FMA accumulation, lane sum, then FMAs over the tail (every kernel's per-element order).</summary>
+    /// <summary>
+    /// Σ x[p]·y[p] for four rows of y (<paramref name="y0"/>, + ldy, + 2·ldy, + 3·ldy) at once: four
+    /// independent accumulators hide the multiply-add latency, each result keeps <see cref="Dot{T}"/>'s order.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float Dot(ref float x, ref float y, int length)
+    internal static (float, float, float, float) Dot4<T>(ref float x, ref float y0, int ldy, int length)
+        where T : struct, ILanes<T>
     {
-        Vector256<float> acc = Vector256<float>.Zero;
-        int p = 0;
-        for (; p <= length - 8; p += 8)
+        ref float y1 = ref Unsafe.Add(ref y0, ldy);
+        ref float y2 = ref Unsafe.Add(ref y1, ldy);
+        ref float y3 = ref Unsafe.Add(ref y2, ldy);
+        T a0 = T.Zero, a1 = a0, a2 = a0, a3 = a0;
+        int k = 0;
+        for (; k <= length - T.Count; k += T.Count)
         {
-            acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref x, (nuint)p), Vector256.LoadUnsafe(ref y, (nuint)p), acc);
+            T xv = T.Load(ref x, (nuint)k);
+            a0 = T.MultiplyAdd(xv, T.Load(ref y0, (nuint)k), a0);
+            a1 = T.MultiplyAdd(xv, T.Load(ref y1, (nuint)k), a1);
+            a2 = T.MultiplyAdd(xv, T.Load(ref y2, (nuint)k), a2);
+            a3 = T.MultiplyAdd(xv, T.Load(ref y3, (nuint)k), a3);
         }
 
-        float sum = Vector256.Sum(acc);
+        float s0 = T.Sum(a0), s1 = T.Sum(a1), s2 = T.Sum(a2), s3 = T.Sum(a3);
+        for (; k < length; k++)
+        {
+            float xk = Unsafe.Add(ref x, k);
+            s0 = T.MultiplyAdd(xk, Unsafe.Add(ref y0, k), s0);
+            s1 = T.MultiplyAdd(xk, Unsafe.Add(ref y1, k), s1);
+            s2 = T.MultiplyAdd(xk, Unsafe.Add(ref y2, k), s2);
+            s3 = T.MultiplyAdd(xk, Unsafe.Add(ref y3, k), s3);
+        }
+
+        return (s0, s1, s2, s3);
+    }
+
+    /// <summary>
+    /// <see cref="Dot4{T}"/> with the four rows of y stored as bfloat16: each weight widens exactly to
+    /// the float it stands for, so the results equal <see cref="Dot4{T}"/> over those floats bit for
+    /// bit, reading half the bytes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static (float, float, float, float) Dot4BFloat16<T>(ref float x, ref ushort y0, int ldy, int length)
+        where T : struct, ILanes<T>
+    {
+        ref ushort y1 = ref Unsafe.Add(ref y0, ldy);
+        ref ushort y2 = ref Unsafe.Add(ref y1, ldy);
+        ref ushort y3 = ref Unsafe.Add(ref y2, ldy);
+        T a0 = T.Zero, a1 = a0, a2 = a0, a3 = a0;
+        int k = 0;
+        for (; k <= length - T.Count; k += T.Count)
+        {
+            T xv = T.Load(ref x, (nuint)k);
+            a0 = T.MultiplyAdd(xv, T.LoadBFloat16(ref y0, (nuint)k), a0);
+            a1 = T.MultiplyAdd(xv, T.LoadBFloat16(ref y1, (nuint)k), a1);
+            a2 = T.MultiplyAdd(xv, T.LoadBFloat16(ref y2, (nuint)k), a2);
+            a3 = T.MultiplyAdd(xv, T.LoadBFloat16(ref y3, (nuint)k), a3);
+        }
+
+        float s0 = T.Sum(a0), s1 = T.Sum(a1), s2 = T.Sum(a2), s3 = T.Sum(a3);
+        for (; k < length; k++)
+        {
+            float xk = Unsafe.Add(ref x, k);
+            s0 = T.MultiplyAdd(xk, BFloat16.ToSingle(Unsafe.Add(ref y0, k)), s0);
+            s1 = T.MultiplyAdd(xk, BFloat16.ToSingle(Unsafe.Add(ref y1, k)), s1);
+            s2 = T.MultiplyAdd(xk, BFloat16.ToSingle(Unsafe.Add(ref y2, k)), s2);
+            s3 = T.MultiplyAdd(xk, BFloat16.ToSingle(Unsafe.Add(ref y3, k)), s3);
+        }
+
+        return (s0, s1, s2, s3);
+    }
+
+    /// <summary>Σ x[p]·y[p]: lane-wise multiply-add accumulation, lane sum, then multiply-adds over the tail (every kernel's per-element order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Dot<T>(ref float x, ref float y, int length)
+        where T : struct, ILanes<T>
+    {
+        T acc = T.Zero;
+        int p = 0;
+        for (; p <= length - T.Count; p += T.Count)
+        {
+            acc = T.MultiplyAdd(T.Load(ref x, (nuint)p), T.Load(ref y, (nuint)p), acc);
+        }
+
+        float sum = T.Sum(acc);
         for (; p < length; p++)
         {
-            sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, p), Unsafe.Add(ref y, p), sum);
+            sum = T.MultiplyAdd(Unsafe.Add(ref x, p), Unsafe.Add(ref y, p), sum);
         }
 
         return sum;
+    }
+
+    /// <summary>Σ x[p]·y[p] on the active path (the order of every kernel's elements).</summary>
+    internal static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        Debug.Assert(x.Length == y.Length);
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float yr = ref MemoryMarshal.GetReference(y);
+        return Vector512.IsHardwareAccelerated ? Dot<Lanes512>(ref xr, ref yr, x.Length)
+            : Vector256.IsHardwareAccelerated ? Dot<Lanes256>(ref xr, ref yr, x.Length)
+            : Vector128.IsHardwareAccelerated ? Dot<Lanes128>(ref xr, ref yr, x.Length)
+            : Dot<LanesScalar>(ref xr, ref yr, x.Length);
     }
 }

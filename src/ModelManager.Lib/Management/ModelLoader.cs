@@ -15,7 +15,7 @@ namespace AgeGroupAnomaly.Management;
 /// kernel. Problems come in the order a reader meets them: unknown id, parameters, missing file,
 /// checksum, file content; each is a <see cref="ModelLoadingException"/>.
 /// </summary>
-internal sealed class ModelLoader(IModelStore store, ICheckpointStore checkpoints, SecondCore? secondCore, ILogger logger, ModelManagerTelemetry? telemetry = null)
+internal sealed class ModelLoader(IModelStore store, ICheckpointStore checkpoints, SecondCore? secondCore, ILogger logger, ModelManagerTelemetry? telemetry = null, bool compactWeights = false)
 {
     public async Task<LoadedModel> LoadAsync(Guid id)
     {
@@ -34,7 +34,7 @@ internal sealed class ModelLoader(IModelStore store, ICheckpointStore checkpoint
                 throw new ModelLoadingException(id, ModelLoadFailure.ArchitectureMismatch, $"the checkpoint takes {weights.Architecture.InputSize} values but the record says {record.EmbeddingDimension}.");
             }
 
-            var loaded = new LoadedModel(record, training.ThresholdPolicy.CalibrationLosses(training), weights, secondCore);
+            var loaded = new LoadedModel(record, training.ThresholdPolicy.CalibrationLosses(training), weights, secondCore, compactWeights);
             ManagerLog.ModelLoaded(logger, id, watch.Elapsed.TotalMilliseconds);
             telemetry?.Loaded();
             activity?.SetTag(ModelManagerTelemetry.AgeRangeTag, loaded.AgeRange);

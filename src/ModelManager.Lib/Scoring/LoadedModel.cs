@@ -6,7 +6,7 @@ using AgeGroupAnomaly.Training;
 namespace AgeGroupAnomaly.Scoring;
 
 /// <summary>A model ready to score: its record, calibration statistics, weights and managed kernel.</summary>
-internal sealed class LoadedModel(ModelRecord record, LossStatistics calibration, ModelWeights weights, SecondCore? secondCore = null)
+internal sealed class LoadedModel(ModelRecord record, LossStatistics calibration, ModelWeights weights, SecondCore? secondCore = null, bool compactWeights = false)
 {
     public ModelRecord Record { get; } = record;
 
@@ -15,7 +15,7 @@ internal sealed class LoadedModel(ModelRecord record, LossStatistics calibration
 
     public ModelWeights Weights { get; } = weights;
 
-    public InferenceKernel Kernel { get; } = new(weights) { SecondCore = secondCore };
+    public InferenceKernel Kernel { get; } = new(weights, compactWeights) { SecondCore = secondCore };
 
     /// <summary>The metrics tag of its age range, made once so scoring does not format it.</summary>
     public string AgeRange { get; } = Telemetry.ModelManagerTelemetry.AgeRange(record.AgeMin, record.AgeMax);

@@ -121,7 +121,9 @@ internal sealed class FlatAdam
         var inverseSqrtBias2 = Vector256.Create(1 / bias2Sqrt);
         var epsilon = Vector256.Create(Epsilon);
         var step = Vector256.Create(stepSize);
-        for (; k <= n - 8; k += 8)
+        // Without AVX2 (an older x64, ARM64) Vector256 runs in software, far slower than the
+        // 16-byte loop below or the scalar tail; both compute the same values per element.
+        for (; Vector256.IsHardwareAccelerated && k <= n - 8; k += 8)
         {
             Vector256<float> grad = Vector256.LoadUnsafe(ref gr, (nuint)k) * scale;
             Vector256<float> mk = Vector256.LoadUnsafe(ref mr, (nuint)k);
@@ -131,6 +133,18 @@ internal sealed class FlatAdam
             vk.StoreUnsafe(ref vr, (nuint)k);
             Vector256<float> denominator = (Vector256.Sqrt(vk) * inverseSqrtBias2) + epsilon;
             (Vector256.LoadUnsafe(ref pr, (nuint)k) - (step * (mk / denominator))).StoreUnsafe(ref pr, (nuint)k);
+        }
+
+        for (; !Vector256.IsHardwareAccelerated && Vector128.IsHardwareAccelerated && k <= n - 4; k += 4)
+        {
+            Vector128<float> grad = Vector128.LoadUnsafe(ref gr, (nuint)k) * gradientScale;
+            Vector128<float> mk = Vector128.LoadUnsafe(ref mr, (nuint)k);
+            mk += (grad - mk) * (1 - Beta1);
+            Vector128<float> vk = (Vector128.LoadUnsafe(ref vr, (nuint)k) * Beta2) + (Vector128.Create(1 - Beta2) * grad * grad);
+            mk.StoreUnsafe(ref mr, (nuint)k);
+            vk.StoreUnsafe(ref vr, (nuint)k);
+            Vector128<float> denominator = (Vector128.Sqrt(vk) * (1 / bias2Sqrt)) + Vector128.Create(Epsilon);
+            (Vector128.LoadUnsafe(ref pr, (nuint)k) - (Vector128.Create(stepSize) * (mk / denominator))).StoreUnsafe(ref pr, (nuint)k);
         }
 
         for (; k < n; k++)
@@ -151,7 +165,7 @@ internal sealed class FlatAdam
         ref float r = ref MemoryMarshal.GetReference(values);
         int k = 0;
         Vector256<double> acc = Vector256<double>.Zero;
-        for (; k <= values.Length - 8; k += 8)
+        for (; Vector256.IsHardwareAccelerated && k <= values.Length - 8; k += 8)
         {
             (Vector256<double> lower, Vector256<double> upper) = Vector256.Widen(Vector256.LoadUnsafe(ref r, (nuint)k));
             acc += (lower * lower) + (upper * upper);

@@ -22,7 +22,11 @@ internal sealed record LibraryMethod(string Name, string Description, Func<int, 
     public async Task<List<GroupOutcome>> RunAsync(IReadOnlyList<GroupSplit> splits, int seed, CancellationToken cancellationToken)
     {
         var store = new InMemoryModelStore();
-        using var manager = new ModelManager(store, new ModelManagerOptions(), checkpoints: new Checkpoints.InMemoryCheckpointStore());
+        var checkpoints = new Checkpoints.InMemoryCheckpointStore();
+        using var manager = new ModelManager(store, new ModelManagerOptions(), checkpoints: checkpoints);
+
+        // The same models scored with bfloat16 weights (issue 15): the AUC change is reported, not tabled.
+        using var compact = new ModelManager(store, new ModelManagerOptions { CompactScoringWeights = true }, checkpoints: checkpoints);
         var prepared = new List<(GroupSplit Split, float[][] Train, float[][] Eval)>();
         foreach (GroupSplit split in splits)
         {
@@ -39,6 +43,13 @@ internal sealed record LibraryMethod(string Name, string Description, Func<int, 
             double age = Age(split.Group);
             AgeGroupTrainingResult trained = await manager.TrainAgeGroupModelAsync(age, age, config, cancellationToken: cancellationToken);
             IReadOnlyList<double> losses = await manager.ComputeReconstructionLossesAsync([.. eval.Select(r => (ReadOnlyMemory<float>)r)], trained.ModelId, cancellationToken);
+            IReadOnlyList<double> compactLosses = await compact.ComputeReconstructionLossesAsync([.. eval.Select(r => (ReadOnlyMemory<float>)r)], trained.ModelId, cancellationToken);
+            double aucChange = Math.Abs(QualityMetrics.RocAuc(compactLosses, split.EvalIsAnomaly) - QualityMetrics.RocAuc(losses, split.EvalIsAnomaly));
+            lock (CompactAucChanges)
+            {
+                CompactAucChanges.Add(aucChange);
+            }
+
             outcomes.Add(new GroupOutcome(
                 seed, split.Group, QualityMetrics.RocAuc(losses, split.EvalIsAnomaly), QualityMetrics.FalseAlarmRate(losses, split.EvalIsAnomaly, trained.Threshold),
                 trained.Threshold, split.NormalCount, split.AnomalyCount, trained.Training.EpochsTrained, string.Join('-', config.HiddenSizes)));
@@ -46,6 +57,9 @@ internal sealed record LibraryMethod(string Name, string Description, Func<int, 
 
         return outcomes;
     }
+
+    /// <summary>|ROC-AUC with compact weights − ROC-AUC with float32 weights| of every group scored in this process.</summary>
+    public static List<double> CompactAucChanges { get; } = [];
 
     private static double Age(int group) => group + 1;
 }

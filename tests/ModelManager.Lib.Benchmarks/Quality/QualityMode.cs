@@ -145,6 +145,12 @@ internal static class QualityMode
         var report = new QualityReport(dataSets, seeds, results, families, descriptions, notes, smoke);
         Console.WriteLine(report.Markdown());
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Elapsed {clock.Elapsed.TotalSeconds:F0} s."));
+        if (LibraryMethod.CompactAucChanges.Count > 0)
+        {
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"CompactScoringWeights (bfloat16): largest ROC-AUC change {LibraryMethod.CompactAucChanges.Max():F5}, mean {LibraryMethod.CompactAucChanges.Average():F5}, over {LibraryMethod.CompactAucChanges.Count} groups scored."));
+        }
         if (outPath is not null)
         {
             await File.WriteAllTextAsync(outPath, JsonSerializer.Serialize(report.Json(clock.Elapsed, args), JsonOptions));

@@ -143,6 +143,7 @@ public sealed class ServiceCollectionTests
                 "CacheCapacity": 7,
                 "ActiveModelsRefreshInterval": "00:00:05",
                 "SplitSingleScoresAcrossCores": true,
+                "CompactScoringWeights": true,
                 "MaxConcurrentTrainings": 2,
                 "AllowOverlappingRanges": true,
                 "ExplainTopFeatures": 5,
@@ -179,6 +180,7 @@ public sealed class ServiceCollectionTests
         options.CacheCapacity.Should().Be(7);
         options.ActiveModelsRefreshInterval.Should().Be(TimeSpan.FromSeconds(5));
         options.SplitSingleScoresAcrossCores.Should().BeTrue();
+        options.CompactScoringWeights.Should().BeTrue();
         options.MaxConcurrentTrainings.Should().Be(2);
         options.AllowOverlappingRanges.Should().BeTrue();
         options.ExplainTopFeatures.Should().Be(5);
@@ -195,7 +197,7 @@ public sealed class ServiceCollectionTests
             ["HiddenSizes", "LearningRate", "BatchSize", "Epochs", "ValidationSplit", "EarlyStoppingPatience", "MinDelta", "RelativeMinDelta", "Standardize", "Device", "Dropout", "Seed", "ThresholdPercentile", "ThresholdCalibration", "CpuThreads"],
             "a new training field must be added to this test's JSON");
         typeof(ModelManagerOptions).GetProperties().Select(p => p.Name).Should().BeSubsetOf(
-            ["CheckpointDirectory", "CacheCapacity", "ActiveModelsRefreshInterval", "SplitSingleScoresAcrossCores", "MaxConcurrentTrainings", "AllowOverlappingRanges", "ExplainTopFeatures", "Segments", "DefaultTrainingConfig"],
+            ["CheckpointDirectory", "CacheCapacity", "ActiveModelsRefreshInterval", "SplitSingleScoresAcrossCores", "CompactScoringWeights", "MaxConcurrentTrainings", "AllowOverlappingRanges", "ExplainTopFeatures", "Segments", "DefaultTrainingConfig"],
             "a new option must be added to this test's JSON");
     }
 

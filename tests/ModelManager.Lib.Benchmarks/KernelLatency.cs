@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using AgeGroupAnomaly.Compute;
+using AgeGroupAnomaly.Modeling;
+
+namespace AgeGroupAnomaly.Benchmarks;
+
+/// <summary>
+/// <c>--kernel-latency</c>: p50 of one 832 → [256, 128, 64] score straight through the kernel
+/// (float32 and bfloat16 weights), on whatever SIMD path this process takes; run it under
+/// <c>DOTNET_EnableAVX512=0</c>, <c>DOTNET_EnableAVX2=0</c> and <c>DOTNET_EnableHWIntrinsic=0</c>
+/// to compare the paths. No libtorch.
+/// </summary>
+internal static class KernelLatency
+{
+    public static int Run()
+    {
+        var architecture = new ArchitectureInfo(832, [256, 128, 64], 0.1);
+        var rng = new Random(5);
+        var layers = architecture.Layers
+            .Select(l => new LayerWeights(
+                [.. Enumerable.Range(0, l.InputSize * l.OutputSize).Select(_ => (float)((rng.NextDouble() - 0.5) * 0.1))],
+                [.. Enumerable.Range(0, l.OutputSize).Select(_ => (float)((rng.NextDouble() - 0.5) * 0.1))]))
+            .ToList();
+        var weights = new ModelWeights(architecture, layers);
+        float[][] rows = [.. Enumerable.Range(0, 64).Select(_ => Enumerable.Range(0, 832).Select(_ => (float)rng.NextDouble()).ToArray())];
+        double full = P50(new InferenceKernel(weights), rows);
+        double compact = P50(new InferenceKernel(weights, compactWeights: true), rows);
+        Console.WriteLine($"{{\"simd_path\":\"{SimdPaths.Active}\",\"kernel_p50_us\":{full:F2},\"kernel_compact_p50_us\":{compact:F2}}}");
+        return 0;
+    }
+
+    private static double P50(InferenceKernel kernel, float[][] rows)
+    {
+        for (int i = 0; i < 2000; i++)
+        {
+            kernel.ReconstructionLoss(rows[i % rows.Length]);
+        }
+
+        var times = new double[5000];
+        for (int i = 0; i < times.Length; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            kernel.ReconstructionLoss(rows[i % rows.Length]);
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+
+        Array.Sort(times);
+        return times[times.Length / 2];
+    }
+}
