@@ -326,9 +326,11 @@ namespace AgeGroupAnomaly.PostgreSqlWorker
             Console.Out.Flush();
             _ = await Console.In.ReadLineAsync();
             var watch = Stopwatch.StartNew();
+            TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var trained = await manager.TrainAllAgeGroupsAsync(new AgeGroupPlanOptions { MinSamples = 50, MaxSpanYears = 1 });
             using var result = new StreamWriter(o["out"]);
             result.WriteLine(string.Create(CultureInfo.InvariantCulture, $"elapsed {watch.Elapsed.TotalMilliseconds:0}"));
+            result.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cpu {(Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMilliseconds:0}"));
             foreach (var t in trained)
             {
                 result.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {t.AgeMin},{t.AgeMax} {t.ModelId}"));

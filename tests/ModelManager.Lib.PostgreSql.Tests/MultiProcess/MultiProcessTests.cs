@@ -234,8 +234,12 @@ public sealed class MultiProcessTests
         models.Where(m => m.IsActive).GroupBy(m => (m.AgeMin, m.AgeMax)).Should().HaveCount(10).And.OnlyContain(g => g.Count() == 1);
         TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"TrainAll of 10 ranges ({rows} x 64 each, CpuThreads = 1), from the go to the last one's end: one process {aloneMs:0} ms; two processes at once {pairMs:0} ms " +
-            $"(speed-up {aloneMs / pairMs:0.00}); ranges trained {byFirst.Length} + {bySecond.Length} ({byFirst.Intersect(bySecond).Count()} by both)"));
+            $"(speed-up {aloneMs / pairMs:0.00}); ranges trained {byFirst.Length} + {bySecond.Length} ({byFirst.Intersect(bySecond).Count()} by both); " +
+            $"process CPU time: alone {Cpu(Path.Combine(_work, "alone.txt")):0} ms, pair {Cpu(Path.Combine(_work, "first.txt")):0} + {Cpu(Path.Combine(_work, "second.txt")):0} ms"));
     }
+
+    private static double Cpu(string file) =>
+        double.Parse(File.ReadAllLines(file).Single(l => l.StartsWith("cpu ", StringComparison.Ordinal))[4..], CultureInfo.InvariantCulture);
 
     private static double Elapsed(string file) =>
         double.Parse(File.ReadAllLines(file).Single(l => l.StartsWith("elapsed ", StringComparison.Ordinal))[8..], CultureInfo.InvariantCulture);
