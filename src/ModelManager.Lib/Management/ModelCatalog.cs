@@ -74,7 +74,7 @@ internal sealed class ModelCatalog(IModelStore store, ICheckpointStore checkpoin
         }
 
         ThresholdCalibration rows = calibration ?? summary.ThresholdPolicy.Calibration;
-        LossStatistics losses = rows == ThresholdCalibration.ValidationRows ? summary.ValidationMetrics : summary.Metrics;
+        LossStatistics losses = ThresholdPolicy.Select(rows, summary.Metrics, summary.ValidationMetrics);
         ThresholdPolicy policy = ThresholdPolicy.For(thresholdPercentile, rows, losses.Count);
         if (losses.SortedLosses.IsDefaultOrEmpty)
         {

@@ -73,7 +73,7 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int 
     {
         long start = telemetry?.ScoreStart() ?? 0;
         ScoreRowsCore(model, embeddings, rows, results);
-        if (telemetry is not null)
+        if (telemetry is not null && (telemetry.CountsScores || start != 0))
         {
             int anomalies = 0;
             foreach (int i in rows)

@@ -29,10 +29,7 @@ public sealed class InMemoryModelStore : IModelStore
     {
         ArgumentNullException.ThrowIfNull(samples);
         cancellationToken.ThrowIfCancellationRequested();
-        for (int i = 0; i < samples.Count; i++)
-        {
-            StoreValidation.Sample(samples[i], i); // all checked before any is added: all or none
-        }
+        StoreValidation.Samples(samples); // all checked before any is added: all or none
 
         lock (_gate)
         {

@@ -6,6 +6,16 @@ namespace AgeGroupAnomaly.Storage;
 /// <summary>Input checks every store applies, so all implementations reject the same things.</summary>
 internal static class StoreValidation
 {
+    /// <summary>Checks every sample of a batch (naming the row of the first bad one) before a store adds any: all or none.</summary>
+    public static void Samples(IReadOnlyList<NewSample> samples)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        for (int i = 0; i < samples.Count; i++)
+        {
+            Sample(samples[i], i);
+        }
+    }
+
     public static void Sample(NewSample sample, int? index = null)
     {
         ArgumentNullException.ThrowIfNull(sample);

@@ -53,6 +53,9 @@ internal sealed class ModelManagerTelemetry : IDisposable
         _loadFailures = _meter.CreateCounter<long>("modelmanager.model.load_failures", "{load}", "Model loads that failed, by reason (error.type).");
     }
 
+    /// <summary>Whether any listener takes score counts or anomaly counts (the batch path counts anomalies only then).</summary>
+    public bool CountsScores => _scores.Enabled || _anomalies.Enabled;
+
     /// <summary>A timestamp to pass to <see cref="Scored"/>, or 0 when nobody listens to durations (no clock read).</summary>
     public long ScoreStart() => _scoreDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
 

@@ -262,10 +262,9 @@ public sealed class AutoencoderTrainer
             new InferenceKernel(best).ReconstructionLosses(data.Values, errors);
             var metrics = LossStatistics.FromLosses(errors);
             var validationMetrics = LossStatistics.FromLosses([.. validationRows.Select(i => errors[i])]);
-            var policy = ThresholdPolicy.For(
-                _config.ThresholdPercentile, _config.ThresholdCalibration,
-                _config.ThresholdCalibration == ThresholdCalibration.ValidationRows ? validationMetrics.Count : metrics.Count);
-            double threshold = policy.ThresholdFrom(_config.ThresholdCalibration == ThresholdCalibration.ValidationRows ? validationMetrics : metrics);
+            LossStatistics calibrationLosses = ThresholdPolicy.Select(_config.ThresholdCalibration, metrics, validationMetrics);
+            var policy = ThresholdPolicy.For(_config.ThresholdPercentile, _config.ThresholdCalibration, calibrationLosses.Count);
+            double threshold = policy.ThresholdFrom(calibrationLosses);
             if (!double.IsFinite(threshold))
             {
                 throw new AutoencoderTrainingException($"The anomaly threshold came out as {threshold}; refusing to keep a model with a non-finite threshold.");

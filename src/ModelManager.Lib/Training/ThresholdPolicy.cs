@@ -63,8 +63,12 @@ public sealed record ThresholdPolicy(double Percentile, string Rule, string Cali
     public LossStatistics CalibrationLosses(TrainingSummary summary)
     {
         ArgumentNullException.ThrowIfNull(summary);
-        return Calibration == ThresholdCalibration.ValidationRows ? summary.ValidationMetrics : summary.Metrics;
+        return Select(Calibration, summary.Metrics, summary.ValidationMetrics);
     }
+
+    /// <summary>The losses of the given rows: the validation rows' or every row's.</summary>
+    internal static LossStatistics Select(ThresholdCalibration rows, LossStatistics allRows, LossStatistics validationRows) =>
+        rows == ThresholdCalibration.ValidationRows ? validationRows : allRows;
 
     /// <summary>The threshold this policy gives for these calibration losses.</summary>
     /// <param name="calibrationLosses">The losses (not empty).</param>

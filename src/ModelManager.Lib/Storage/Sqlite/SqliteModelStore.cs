@@ -98,11 +98,7 @@ public sealed class SqliteModelStore : IModelStore, IDisposable
     /// <inheritdoc />
     public Task<IReadOnlyList<long>> AddSamplesAsync(IReadOnlyList<NewSample> samples, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(samples);
-        for (int i = 0; i < samples.Count; i++)
-        {
-            StoreValidation.Sample(samples[i], i);
-        }
+        StoreValidation.Samples(samples);
 
         return InsertSamplesAsync(samples, cancellationToken);
     }
