@@ -15,6 +15,9 @@ using AgeGroupAnomaly.Training;
 //   serve     --schema S --checkpoints DIR --out FILE      (8 threads score until standard input closes)
 //   trainloop --schema S --checkpoints DIR --range MIN,MAX (trains again and again, "epoch" per epoch)
 //   trainall  --schema S --checkpoints DIR --out FILE      (TrainAllAgeGroupsAsync, CpuThreads = 1)
+//   trainpart --schema S --checkpoints DIR --out FILE --part K --of N
+//                                                          (the same plan, but only every N-th range from the K-th,
+//                                                           one after another: a fixed split with no coordination)
 //   bench     --schema S --work DIR                        (store figures, PostgreSQL and SQLite)
 Dictionary<string, string> options = Arguments.Parse(args.Skip(1));
 string mode = args.Length > 0 ? args[0] : "";
@@ -26,6 +29,7 @@ try
         "serve" => await Modes.ServeAsync(options),
         "trainloop" => await Modes.TrainLoopAsync(options),
         "trainall" => await Modes.TrainAllAsync(options),
+        "trainpart" => await Modes.TrainPartAsync(options),
         "bench" => await Bench.RunAsync(options),
         _ => Usage(),
     };
@@ -312,22 +316,44 @@ namespace AgeGroupAnomaly.PostgreSqlWorker
             }
         }
 
-        public static async Task<int> TrainAllAsync(Dictionary<string, string> o)
+        public static Task<int> TrainAllAsync(Dictionary<string, string> o) =>
+            TimedTrainingsAsync(o, (manager, plan) => manager.TrainAllAgeGroupsAsync(plan));
+
+        /// <summary>The control for <see cref="TrainAllAsync"/>: a split fixed in advance, so the two differ only in the coordination.</summary>
+        public static Task<int> TrainPartAsync(Dictionary<string, string> o)
+        {
+            int part = int.Parse(o["part"], CultureInfo.InvariantCulture);
+            int of = int.Parse(o["of"], CultureInfo.InvariantCulture);
+            return TimedTrainingsAsync(o, async (manager, plan) =>
+            {
+                var trained = new List<AgeGroupTrainingResult>();
+                IReadOnlyList<AgeGroupPlan> groups = await manager.PlanAgeGroupsAsync(plan);
+                for (int i = part; i < groups.Count; i += of)
+                {
+                    trained.Add(await manager.TrainAgeGroupModelAsync(groups[i].AgeMin, groups[i].AgeMax));
+                }
+
+                return trained;
+            });
+        }
+
+        private static async Task<int> TimedTrainingsAsync(Dictionary<string, string> o, Func<ModelManager, AgeGroupPlanOptions, Task<IReadOnlyList<AgeGroupTrainingResult>>> train)
         {
             await using PostgresModelStore store = Instance.Store(o["schema"]);
             // MMLIB_PG_TRAINALL_EPOCHS makes each training heavier, so the measurement is dominated by training rather than by fixed costs.
             int epochs = int.TryParse(Environment.GetEnvironmentVariable("MMLIB_PG_TRAINALL_EPOCHS"), out int e) ? e : 30;
             TrainingConfig config = Instance.Training with { HiddenSizes = [32, 16], Epochs = epochs, EarlyStoppingPatience = epochs };
             using ModelManager manager = Instance.Manager(store, o["checkpoints"], config);
+            var plan = new AgeGroupPlanOptions { MinSamples = 50, MaxSpanYears = 1 };
 
             // Started, connected and warm; the test says "go" to every instance at once (as a deployment would start them).
-            await manager.PlanAgeGroupsAsync();
+            await manager.PlanAgeGroupsAsync(plan);
             Console.Out.WriteLine("ready");
             Console.Out.Flush();
             _ = await Console.In.ReadLineAsync();
             var watch = Stopwatch.StartNew();
             TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-            var trained = await manager.TrainAllAgeGroupsAsync(new AgeGroupPlanOptions { MinSamples = 50, MaxSpanYears = 1 });
+            IReadOnlyList<AgeGroupTrainingResult> trained = await train(manager, plan);
             using var result = new StreamWriter(o["out"]);
             result.WriteLine(string.Create(CultureInfo.InvariantCulture, $"elapsed {watch.Elapsed.TotalMilliseconds:0}"));
             result.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cpu {(Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMilliseconds:0}"));

@@ -206,36 +206,65 @@ public sealed class MultiProcessTests
         seeded.Should().Be(10 * rows);
         using var guard = new CancellationTokenSource(s_guard);
 
-        using (WorkerProcess alone = WorkerProcess.Start("trainall", "--schema", _schema, "--checkpoints", _checkpoints, "--out", Path.Combine(_work, "alone.txt")))
-        {
-            await alone.ReadyAsync(guard.Token);
-            await alone.SayAsync("go", guard.Token);
-            (int exit, string errors) = await alone.WaitAsync(guard.Token);
-            exit.Should().Be(0, errors);
-        }
-
-        using WorkerProcess first = WorkerProcess.Start("trainall", "--schema", _schema, "--checkpoints", _checkpoints, "--out", Path.Combine(_work, "first.txt"));
-        using WorkerProcess second = WorkerProcess.Start("trainall", "--schema", _schema, "--checkpoints", _checkpoints, "--out", Path.Combine(_work, "second.txt"));
-        await first.ReadyAsync(guard.Token);
-        await second.ReadyAsync(guard.Token);
-        await Task.WhenAll(first.SayAsync("go", guard.Token), second.SayAsync("go", guard.Token));
-        (int exitFirst, string errorsFirst) = await first.WaitAsync(guard.Token);
-        (int exitSecond, string errorsSecond) = await second.WaitAsync(guard.Token);
-        exitFirst.Should().Be(0, errorsFirst);
-        exitSecond.Should().Be(0, errorsSecond);
-        double aloneMs = Elapsed(Path.Combine(_work, "alone.txt"));
-        double pairMs = Math.Max(Elapsed(Path.Combine(_work, "first.txt")), Elapsed(Path.Combine(_work, "second.txt")));
-
-        string[] byFirst = Trained(Path.Combine(_work, "first.txt"));
-        string[] bySecond = Trained(Path.Combine(_work, "second.txt"));
-        Trained(Path.Combine(_work, "alone.txt")).Should().HaveCount(10);
+        (double aloneMs, double pairMs) = await AloneThenPairAsync("trainall", [], [[], []], guard.Token);
+        string[] byFirst = Trained(Path.Combine(_work, "trainall-pair0.txt"));
+        string[] bySecond = Trained(Path.Combine(_work, "trainall-pair1.txt"));
+        Trained(Path.Combine(_work, "trainall-alone.txt")).Should().HaveCount(10);
         byFirst.Union(bySecond).Should().HaveCount(10, "every range was retrained by one of the two");
         IReadOnlyList<ModelRecord> models = await _store.ListModelsAsync();
         models.Where(m => m.IsActive).GroupBy(m => (m.AgeMin, m.AgeMax)).Should().HaveCount(10).And.OnlyContain(g => g.Count() == 1);
+
+        // The control: the same trainings split in advance (every other range), with no coordination at all.
+        // Its speed-up is what two processes can get on this machine; TrainAll's should match it.
+        (double fixedAloneMs, double fixedPairMs) = await AloneThenPairAsync("trainpart", ["--part", "0", "--of", "1"], [["--part", "0", "--of", "2"], ["--part", "1", "--of", "2"]], guard.Token);
+        Trained(Path.Combine(_work, "trainpart-alone.txt")).Should().HaveCount(10);
+        Trained(Path.Combine(_work, "trainpart-pair0.txt")).Concat(Trained(Path.Combine(_work, "trainpart-pair1.txt"))).Distinct().Should().HaveCount(10);
         TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"TrainAll of 10 ranges ({rows} x 64 each, CpuThreads = 1), from the go to the last one's end: one process {aloneMs:0} ms; two processes at once {pairMs:0} ms " +
             $"(speed-up {aloneMs / pairMs:0.00}); ranges trained {byFirst.Length} + {bySecond.Length} ({byFirst.Intersect(bySecond).Count()} by both); " +
-            $"process CPU time: alone {Cpu(Path.Combine(_work, "alone.txt")):0} ms, pair {Cpu(Path.Combine(_work, "first.txt")):0} + {Cpu(Path.Combine(_work, "second.txt")):0} ms"));
+            $"process CPU time: alone {Cpu(Path.Combine(_work, "trainall-alone.txt")):0} ms, pair {Cpu(Path.Combine(_work, "trainall-pair0.txt")):0} + {Cpu(Path.Combine(_work, "trainall-pair1.txt")):0} ms. " +
+            $"Control, the same ranges split in advance without coordination: one process {fixedAloneMs:0} ms, two {fixedPairMs:0} ms (speed-up {fixedAloneMs / fixedPairMs:0.00}; " +
+            $"CPU time alone {Cpu(Path.Combine(_work, "trainpart-alone.txt")):0} ms, pair {Cpu(Path.Combine(_work, "trainpart-pair0.txt")):0} + {Cpu(Path.Combine(_work, "trainpart-pair1.txt")):0} ms); " +
+            $"TrainAll's speed-up is {aloneMs / pairMs / (fixedAloneMs / fixedPairMs):0.00} of the control's"));
+    }
+
+    /// <summary>Runs one worker of <paramref name="mode"/> alone, then two at once (started together on "go"); returns the alone time and the slower of the pair.</summary>
+    private async Task<(double AloneMs, double PairMs)> AloneThenPairAsync(string mode, string[] aloneArguments, string[][] pairArguments, CancellationToken guard)
+    {
+        string Out(string name) => Path.Combine(_work, $"{mode}-{name}.txt");
+        WorkerProcess Start(string name, string[] extra) => WorkerProcess.Start([mode, "--schema", _schema, "--checkpoints", _checkpoints, "--out", Out(name), .. extra]);
+        using (WorkerProcess alone = Start("alone", aloneArguments))
+        {
+            await alone.ReadyAsync(guard);
+            await alone.SayAsync("go", guard);
+            (int exit, string errors) = await alone.WaitAsync(guard);
+            exit.Should().Be(0, errors);
+        }
+
+        WorkerProcess[] pair = [.. pairArguments.Select((extra, i) => Start($"pair{i}", extra))];
+        try
+        {
+            foreach (WorkerProcess worker in pair)
+            {
+                await worker.ReadyAsync(guard);
+            }
+
+            await Task.WhenAll(pair.Select(w => w.SayAsync("go", guard)));
+            foreach (WorkerProcess worker in pair)
+            {
+                (int exit, string errors) = await worker.WaitAsync(guard);
+                exit.Should().Be(0, errors);
+            }
+        }
+        finally
+        {
+            foreach (WorkerProcess worker in pair)
+            {
+                worker.Dispose();
+            }
+        }
+
+        return (Elapsed(Out("alone")), pairArguments.Select((_, i) => Elapsed(Out($"pair{i}"))).Max());
     }
 
     private static double Cpu(string file) =>
