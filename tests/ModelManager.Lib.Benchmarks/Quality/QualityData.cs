@@ -100,6 +100,12 @@ internal enum Scaling
     /// </summary>
     PerFeatureFloored,
 
+    /// <summary>As <see cref="PerFeatureFloored"/> with the floor at the median feature std (the library's floor is half of it).</summary>
+    PerFeatureFlooredAtMedian,
+
+    /// <summary>As <see cref="PerFeatureFloored"/> with the floor at 1.5 × the median feature std.</summary>
+    PerFeatureFlooredAtOneAndAHalfMedians,
+
     /// <summary>Per feature: subtract the mean; then divide every feature by one number, the root mean square of the features' standard deviations (relative scales kept).</summary>
     CentreGlobal,
 }
@@ -150,10 +156,17 @@ internal sealed class Standardiser
         else
         {
             double floor = 0;
-            if (scaling == Scaling.PerFeatureFloored)
+            double fraction = scaling switch
+            {
+                Scaling.PerFeatureFloored => 0.5,
+                Scaling.PerFeatureFlooredAtMedian => 1.0,
+                Scaling.PerFeatureFlooredAtOneAndAHalfMedians => 1.5,
+                _ => 0,
+            };
+            if (fraction > 0)
             {
                 double[] stds = [.. _scale.Select(Math.Sqrt).Order()];
-                floor = 0.5 * (stds.Length % 2 == 1 ? stds[stds.Length / 2] : (stds[(stds.Length / 2) - 1] + stds[stds.Length / 2]) / 2);
+                floor = fraction * (stds.Length % 2 == 1 ? stds[stds.Length / 2] : (stds[(stds.Length / 2) - 1] + stds[stds.Length / 2]) / 2);
             }
 
             for (int j = 0; j < d; j++)

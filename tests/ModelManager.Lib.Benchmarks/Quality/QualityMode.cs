@@ -250,6 +250,12 @@ internal static class QualityMode
             (false, new("[min(d,64), /2] + std + 300/30", CappedRule + ", Epochs = 300, patience 30, " + Std, (d, _) => baseline with { HiddenSizes = Capped(d), Epochs = 300, EarlyStoppingPatience = 30 }, Scaling.PerFeature)),
             (true, new("library, Standardize = false", "TrainingConfig.Default with { Standardize = false } (automatic hidden sizes, raw inputs)", (_, _) => library with { Standardize = false })),
             (true, new("library, hidden [256,128,64,32]", "TrainingConfig.Default with { HiddenSizes = [256, 128, 64, 32] } (standardised by the library)", (_, _) => library with { HiddenSizes = [256, 128, 64, 32] })),
+            // Second round (the trade-offs behind the defaults: each helps one data set and costs another).
+            (false, new("library, dropout 0", "TrainingConfig.Default with { Dropout = 0 }", (_, _) => library with { Dropout = 0 })),
+            (false, new("library, dropout 0.3", "TrainingConfig.Default with { Dropout = 0.3 }", (_, _) => library with { Dropout = 0.3 })),
+            (false, new("library, dropout 0.5", "TrainingConfig.Default with { Dropout = 0.5 }", (_, _) => library with { Dropout = 0.5 })),
+            (false, new("library, scale floor 1 x median std", "TrainingConfig.Default with { Standardize = false }, inputs standardised per feature with no scale below the median feature std", (_, _) => library with { Standardize = false }, Scaling.PerFeatureFlooredAtMedian)),
+            (false, new("library, scale floor 1.5 x median std", "TrainingConfig.Default with { Standardize = false }, inputs standardised per feature with no scale below 1.5 x the median feature std", (_, _) => library with { Standardize = false }, Scaling.PerFeatureFlooredAtOneAndAHalfMedians)),
             (true, new("library, hidden [d/2, 2]", "TrainingConfig.Default with { HiddenSizes = [max(2, d/2), 2] } (standardised by the library)", (d, _) => library with { HiddenSizes = [Math.Max(2, d / 2), 2] })),
         };
         return levers.Where(l => all || l.Final).Select(l => l.Method);
