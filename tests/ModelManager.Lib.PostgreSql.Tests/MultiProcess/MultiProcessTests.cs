@@ -231,9 +231,12 @@ public sealed class MultiProcessTests
     /// <summary>Runs one worker of <paramref name="mode"/> alone, then two at once (started together on "go"); returns the alone time and the slower of the pair.</summary>
     private async Task<(double AloneMs, double PairMs)> AloneThenPairAsync(string mode, string[] aloneArguments, string[][] pairArguments, CancellationToken guard)
     {
+        // MMLIB_PG_TRAINALL_PIN=1 gives each worker a CPU of its own (the lone one CPU 0, the pair CPUs 0 and 1),
+        // the "each has its own cores"; by default the scheduler places them.
+        bool pin = Environment.GetEnvironmentVariable("MMLIB_PG_TRAINALL_PIN") == "1" && Environment.ProcessorCount >= pairArguments.Length;
         string Out(string name) => Path.Combine(_work, $"{mode}-{name}.txt");
-        WorkerProcess Start(string name, string[] extra) => WorkerProcess.Start([mode, "--schema", _schema, "--checkpoints", _checkpoints, "--out", Out(name), .. extra]);
-        using (WorkerProcess alone = Start("alone", aloneArguments))
+        WorkerProcess Start(string name, int cpu, string[] extra) => WorkerProcess.StartOn(pin ? cpu : null, [mode, "--schema", _schema, "--checkpoints", _checkpoints, "--out", Out(name), .. extra]);
+        using (WorkerProcess alone = Start("alone", 0, aloneArguments))
         {
             await alone.ReadyAsync(guard);
             await alone.SayAsync("go", guard);
@@ -241,7 +244,7 @@ public sealed class MultiProcessTests
             exit.Should().Be(0, errors);
         }
 
-        WorkerProcess[] pair = [.. pairArguments.Select((extra, i) => Start($"pair{i}", extra))];
+        WorkerProcess[] pair = [.. pairArguments.Select((extra, i) => Start($"pair{i}", i, extra))];
         try
         {
             foreach (WorkerProcess worker in pair)
