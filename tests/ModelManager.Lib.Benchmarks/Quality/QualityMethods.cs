@@ -8,7 +8,8 @@ using AgeGroupAnomaly.Training;
 namespace AgeGroupAnomaly.Benchmarks.Quality;
 
 /// <summary>What one method measured on one group of one seed.</summary>
-internal sealed record GroupOutcome(int Seed, int Group, double Auc, double FalseAlarmRate, double Threshold, int Normals, int Anomalies, int? Epochs = null, string? Hidden = null);
+/// <remarks><paramref name="CompactAuc"/>: the library's AUC for the same model scored with bfloat16 weights (<c>CompactScoringWeights</c>, issue 15).</remarks>
+internal sealed record GroupOutcome(int Seed, int Group, double Auc, double FalseAlarmRate, double Threshold, int Normals, int Anomalies, int? Epochs = null, string? Hidden = null, double? CompactAuc = null);
 
 /// <summary>
 /// A configuration of the library, trained and scored through the public <see cref="ModelManager"/>
@@ -44,22 +45,14 @@ internal sealed record LibraryMethod(string Name, string Description, Func<int, 
             AgeGroupTrainingResult trained = await manager.TrainAgeGroupModelAsync(age, age, config, cancellationToken: cancellationToken);
             IReadOnlyList<double> losses = await manager.ComputeReconstructionLossesAsync([.. eval.Select(r => (ReadOnlyMemory<float>)r)], trained.ModelId, cancellationToken);
             IReadOnlyList<double> compactLosses = await compact.ComputeReconstructionLossesAsync([.. eval.Select(r => (ReadOnlyMemory<float>)r)], trained.ModelId, cancellationToken);
-            double aucChange = Math.Abs(QualityMetrics.RocAuc(compactLosses, split.EvalIsAnomaly) - QualityMetrics.RocAuc(losses, split.EvalIsAnomaly));
-            lock (CompactAucChanges)
-            {
-                CompactAucChanges.Add(aucChange);
-            }
-
             outcomes.Add(new GroupOutcome(
                 seed, split.Group, QualityMetrics.RocAuc(losses, split.EvalIsAnomaly), QualityMetrics.FalseAlarmRate(losses, split.EvalIsAnomaly, trained.Threshold),
-                trained.Threshold, split.NormalCount, split.AnomalyCount, trained.Training.EpochsTrained, string.Join('-', config.HiddenSizes)));
+                trained.Threshold, split.NormalCount, split.AnomalyCount, trained.Training.EpochsTrained, string.Join('-', config.HiddenSizes),
+                QualityMetrics.RocAuc(compactLosses, split.EvalIsAnomaly)));
         }
 
         return outcomes;
     }
-
-    /// <summary>|ROC-AUC with compact weights − ROC-AUC with float32 weights| of every group scored in this process.</summary>
-    public static List<double> CompactAucChanges { get; } = [];
 
     private static double Age(int group) => group + 1;
 }
