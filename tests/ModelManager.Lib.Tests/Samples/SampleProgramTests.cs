@@ -96,6 +96,7 @@ public sealed class SampleProgramTests : ProgramTestBase
         double meanAuc = double.Parse(row.Split('|')[3].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
         meanAuc.Should().BeInRange(0, 1);
         output.Should().Contain("| distance to group mean | wine |");
+        output.Should().Contain("library default / wine: mean ", "the same models scored with bfloat16 weights are reported beside the table");
         using JsonDocument document = JsonDocument.Parse(File.ReadAllText(json));
         JsonElement library = document.RootElement.GetProperty("methods").EnumerateArray().Single(m => m.GetProperty("name").GetString() == "library default");
         library.GetProperty("dataSets")[0].GetProperty("groups").GetArrayLength().Should().Be(2, "the smoke trains two groups of one seed");
