@@ -13,6 +13,7 @@ Prints mean / min ROC-AUC over the groups (averaged over seeds) for:
   base            reconstruction error (the library's score)
   clamp q         bottleneck codes clamped to the [q, 100-q] percentiles of the training rows' codes
   b+w*mahal       + w x the latent Mahalanobis distance / d
+  ppca nll        d x error / (validation rows' mean error) + latent Mahalanobis (probabilistic PCA's likelihood)
   b+w*centre      + w x the squared distance of the reconstruction from the training mean / d
   wd W            Adam weight decay W (L2, as torch.optim.Adam's weight_decay)
   input noise S   Gaussian noise S added to the inputs while training (a denoising autoencoder)
@@ -112,7 +113,7 @@ def train(rows, hidden, seed, weight_decay=0.0, noise=0.0):
                 break
     model.load_state_dict(best_state)
     model.eval()
-    return model, training
+    return model, training, validation
 
 
 def variants(train_rows, eval_rows, seed):
@@ -124,7 +125,7 @@ def variants(train_rows, eval_rows, seed):
     hidden = [max(d // 2, 2), max(d // 4, 2)]
     x = torch.tensor(es, dtype=torch.float32)
     out = {}
-    model, training = train(ts, hidden, seed)
+    model, training, validation_rows = train(ts, hidden, seed)
     with torch.no_grad():
         reconstruction = model(x)
         base = ((reconstruction - x) ** 2).mean(1).numpy()
@@ -139,14 +140,17 @@ def variants(train_rows, eval_rows, seed):
         centre = ((reconstruction - training.mean(0)) ** 2).mean(1).numpy()
         for w in (1, 4):
             out[f"b+{w}*mahal"] = base + w * mahalanobis
+        # Probabilistic PCA's negative log-likelihood: the error in units of the validation rows' noise, plus the latent Mahalanobis distance.
+        noise = ((model(validation_rows) - validation_rows) ** 2).mean().item()
+        out["ppca nll"] = d * base / noise + mahalanobis * d
         for w in (0.1, 0.5):
             out[f"b+{w}*centre"] = base + w * centre
     for wd in (0.01, 0.1):
-        m, _ = train(ts, hidden, seed, weight_decay=wd)
+        m, _, _ = train(ts, hidden, seed, weight_decay=wd)
         with torch.no_grad():
             out[f"wd {wd}"] = ((m(x) - x) ** 2).mean(1).numpy()
     for s in (0.3, 0.6):
-        m, _ = train(ts, hidden, seed, noise=s)
+        m, _, _ = train(ts, hidden, seed, noise=s)
         with torch.no_grad():
             out[f"input noise {s}"] = ((m(x) - x) ** 2).mean(1).numpy()
     out["distance"] = ((es - ts.mean(0)) ** 2).mean(1)
