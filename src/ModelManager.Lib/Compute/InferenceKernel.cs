@@ -13,13 +13,16 @@ namespace AgeGroupAnomaly.Compute;
 /// buffers mean a call allocates nothing.
 /// </summary>
 /// <remarks>
-/// Every row is computed with the same operation order whether it is scored alone or inside a
-/// batch (the batch path only shares weight loads between rows), so batch results equal single
-/// results bit for bit.
+/// The weights are held transposed and every output is one multiply-add chain in input order
+/// (<see cref="InferenceProducts"/>) whether the row is scored alone, inside a batch tile or split
+/// across cores, so batch results equal single results bit for bit.
 /// </remarks>
 internal sealed class InferenceKernel
 {
-    private const int ChunkRows = 64;
+    // Rows per chunk of a batch: a multiple of the products' six-row tiles; the chunk's input rows,
+    // its two activation buffers and the largest layer's weights stay within one core's 2 MB L2
+    // on the 832 → [256, …] models.
+    private const int ChunkRows = 120;
 
     [ThreadStatic]
     private static float[]? t_scratch;
@@ -28,7 +31,7 @@ internal sealed class InferenceKernel
     private readonly int _maxWidth;
     private readonly InputStandardizer? _standardizer;
 
-    /// <summary>Builds the kernel over the given weights (kept by reference, not copied, unless compact).</summary>
+    /// <summary>Builds the kernel over a transposed copy of the given weights (a layer's output columns contiguous).</summary>
     /// <param name="weights">The weights.</param>
     /// <param name="compactWeights">
     /// Whether single scores read the weight matrices as bfloat16 (rounded to nearest at load, half
@@ -57,7 +60,14 @@ internal sealed class InferenceKernel
                 weight = rounded;
             }
 
-            _layers[i] = new Layer(shapes[i].InputSize, shapes[i].OutputSize, shapes[i].ReluAfter, weight, weights.Layers[i].Bias, compact);
+            int inSize = shapes[i].InputSize, outSize = shapes[i].OutputSize;
+            _layers[i] = new Layer(
+                inSize,
+                outSize,
+                shapes[i].ReluAfter,
+                InferenceProducts.Transpose(weight, outSize, inSize),
+                weights.Layers[i].Bias,
+                compact is null ? null : InferenceProducts.Transpose(compact, outSize, inSize));
         }
 
         CompactWeights = compactWeights;
@@ -186,7 +196,7 @@ internal sealed class InferenceKernel
             return;
         }
 
-        // Spans cannot enter the parallel body; the caller's arrays are pinned for its duration.
+        // Spans cannot enter the chunk bodies; the caller's arrays are pinned for their duration.
         unsafe
         {
             fixed (float* rowPointer = rows)
@@ -195,7 +205,7 @@ internal sealed class InferenceKernel
             {
                 nint rowAddress = (nint)rowPointer, errorAddress = (nint)errorPointer, topAddress = (nint)topPointer;
                 int count = errors.Length, inputSize = InputSize;
-                Parallel.For(0, chunks, chunk =>
+                void Chunk(int chunk)
                 {
                     int first = chunk * ChunkRows;
                     int length = Math.Min(ChunkRows, count - first);
@@ -203,7 +213,24 @@ internal sealed class InferenceKernel
                     var chunkErrors = new Span<double>((double*)errorAddress + first, length);
                     var chunkTop = perRow == 0 ? [] : new Span<FeatureLoss>((FeatureLoss*)topAddress + ((long)first * perRow), length * perRow);
                     ErrorsOfChunk(chunkRows, chunkErrors, chunkTop);
-                });
+                }
+
+                if (SecondCore is { } helper)
+                {
+                    // A manager's kernel: the manager's own helper thread takes chunks beside the
+                    // caller (no thread-pool thread); when a single score holds it, the caller works alone.
+                    if (!helper.TryForEachChunk(chunks, Chunk))
+                    {
+                        for (int chunk = 0; chunk < chunks; chunk++)
+                        {
+                            Chunk(chunk);
+                        }
+                    }
+
+                    return;
+                }
+
+                Parallel.For(0, chunks, Chunk);
             }
         }
     }
@@ -235,7 +262,7 @@ internal sealed class InferenceKernel
             {
                 Layer layer = _layers[l];
                 Span<float> target = buffers.AsSpan(l % 2 == 0 ? 0 : count * width, count * layer.Out);
-                MatrixKernels.MultiplyTransposed(current, stride, layer.Weight, layer.In, layer.Bias, target, layer.Out, count, layer.In, 0, layer.Out);
+                InferenceProducts.Rows(current, stride, layer.Weight, layer.Bias, target, layer.Out, count, layer.In, layer.Out);
                 if (layer.Relu)
                 {
                     Elementwise.Relu(target);
@@ -339,66 +366,18 @@ internal sealed class InferenceKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardRange(Layer layer, ReadOnlySpan<float> input, Span<float> output, int j0, int j1)
     {
-        if (Vector512.IsHardwareAccelerated)
+        if (layer.Compact is { } compact)
         {
-            ForwardRange<Lanes512>(layer, input, output, j0, j1);
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            ForwardRange<Lanes256>(layer, input, output, j0, j1);
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            ForwardRange<Lanes128>(layer, input, output, j0, j1);
+            InferenceProducts.Row(input, compact, layer.Bias, output, layer.In, layer.Out, j0, j1);
         }
         else
         {
-            ForwardRange<LanesScalar>(layer, input, output, j0, j1);
+            InferenceProducts.Row(input, layer.Weight, layer.Bias, output, layer.In, layer.Out, j0, j1);
         }
 
         if (layer.Relu)
         {
             Elementwise.Relu(output[j0..j1]);
-        }
-    }
-
-    // Four weight rows at a time share each input load; every output keeps MatrixKernels.Dot's
-    // order, which the batch kernel uses too, so batch and single scores agree bit for bit.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardRange<T>(Layer layer, ReadOnlySpan<float> input, Span<float> output, int j0, int j1)
-        where T : struct, ILanes<T>
-    {
-        ref float x = ref MemoryMarshal.GetReference(input);
-        ref float weights = ref MemoryMarshal.GetArrayDataReference(layer.Weight);
-        ref float bias = ref MemoryMarshal.GetArrayDataReference(layer.Bias);
-        ref float o = ref MemoryMarshal.GetReference(output);
-        int n = layer.In;
-        int j = j0;
-        if (layer.Compact is { } compact)
-        {
-            ref ushort half = ref MemoryMarshal.GetArrayDataReference(compact);
-            for (; j <= j1 - 4; j += 4)
-            {
-                (float d0, float d1, float d2, float d3) = MatrixKernels.Dot4BFloat16<T>(ref x, ref Unsafe.Add(ref half, j * n), n, n);
-                Unsafe.Add(ref o, j) = d0 + Unsafe.Add(ref bias, j);
-                Unsafe.Add(ref o, j + 1) = d1 + Unsafe.Add(ref bias, j + 1);
-                Unsafe.Add(ref o, j + 2) = d2 + Unsafe.Add(ref bias, j + 2);
-                Unsafe.Add(ref o, j + 3) = d3 + Unsafe.Add(ref bias, j + 3);
-            }
-        }
-
-        for (; j <= j1 - 4; j += 4)
-        {
-            (float d0, float d1, float d2, float d3) = MatrixKernels.Dot4<T>(ref x, ref Unsafe.Add(ref weights, j * n), n, n);
-            Unsafe.Add(ref o, j) = d0 + Unsafe.Add(ref bias, j);
-            Unsafe.Add(ref o, j + 1) = d1 + Unsafe.Add(ref bias, j + 1);
-            Unsafe.Add(ref o, j + 2) = d2 + Unsafe.Add(ref bias, j + 2);
-            Unsafe.Add(ref o, j + 3) = d3 + Unsafe.Add(ref bias, j + 3);
-        }
-
-        for (; j < j1; j++)
-        {
-            Unsafe.Add(ref o, j) = MatrixKernels.Dot<T>(ref x, ref Unsafe.Add(ref weights, j * n), n) + Unsafe.Add(ref bias, j);
         }
     }
 
@@ -422,5 +401,6 @@ internal sealed class InferenceKernel
         }
     }
 
+    /// <summary>A layer with its weights transposed ([in × out]); <see cref="Compact"/> the same as bfloat16, or null.</summary>
     private sealed record Layer(int In, int Out, bool Relu, float[] Weight, float[] Bias, ushort[]? Compact);
 }

@@ -5,7 +5,7 @@ namespace AgeGroupAnomaly.Compute;
 /// <summary>
 /// Splits a single-embedding forward pass across two cores: a helper thread computes the upper half
 /// of every layer while the caller computes the lower half, so the weights a score must read come
-/// through two cores' caches at once. Owned by the <see cref="ModelManager"/> that enabled
+/// through two cores' caches at once. Batches share their chunks out with the same helper. Owned by the <see cref="ModelManager"/> that enabled
 /// <see cref="ModelManagerOptions.SplitSingleScoresAcrossCores"/> and ended with its disposal.
 /// </summary>
 /// <remarks>
@@ -65,6 +65,30 @@ internal sealed class SecondCore : IDisposable
         }
 
         return TryClaim() && ForwardClaimed(kernel, input, output);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> for chunks 0 … <paramref name="chunks"/> − 1 on the caller and
+    /// the helper (each taking the next chunk until none is left; a sleeping helper is woken and
+    /// joins when it runs); false (nothing done) while another caller uses the helper or after disposal.
+    /// For batches, whose work dwarfs a wake-up.
+    /// </summary>
+    public bool TryForEachChunk(int chunks, Action<int> body)
+    {
+        if (!TryClaim())
+        {
+            return false;
+        }
+
+        try
+        {
+            _worker.ForEachChunk(chunks, body);
+            return true;
+        }
+        finally
+        {
+            Volatile.Write(ref _claimed, 0);
+        }
     }
 
     /// <summary>Runs the forward pass on two cores, waiting for the helper if it sleeps; false only after disposal or while another caller uses it.</summary>

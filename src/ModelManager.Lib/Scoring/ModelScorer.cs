@@ -107,8 +107,8 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int 
     }
 
     /// <summary>
-    /// Checks every row and copies it into <paramref name="block"/>; large batches do this on all
-    /// cores (it streams the whole batch through memory once). A bad row is reported as a
+    /// Checks every row and copies it into <paramref name="block"/>; large batches do this on both
+    /// cores when the manager has its helper thread (it streams the whole batch through memory once). A bad row is reported as a
     /// sequential check would: the lowest-numbered one.
     /// </summary>
     private void CheckAndCopyRows(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, float[] block)
@@ -126,7 +126,7 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int 
         }
 
         int firstBad = int.MaxValue;
-        Parallel.For(0, chunks, chunk =>
+        void CheckAndCopy(int chunk)
         {
             int end = Math.Min(rows.Count, (chunk + 1) * RowsPerCheckChunk);
             for (int r = chunk * RowsPerCheckChunk; r < end; r++)
@@ -140,7 +140,16 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int 
 
                 row.CopyTo(block.AsSpan(r * dimension));
             }
-        });
+        }
+
+        // On the manager's helper thread beside the caller when it has one (never the thread pool).
+        if (model.Kernel.SecondCore is not { } helper || !helper.TryForEachChunk(chunks, CheckAndCopy))
+        {
+            for (int chunk = 0; chunk < chunks; chunk++)
+            {
+                CheckAndCopy(chunk);
+            }
+        }
 
         if (firstBad != int.MaxValue)
         {
