@@ -242,13 +242,14 @@ internal sealed class InferenceKernel
     /// copying the batch into one block: each chunk checks its rows (length, finite values) and
     /// copies or standardizes them straight into its own buffer, on the caller and the helper when
     /// there is one. Returns −1, or the lowest position in <paramref name="rows"/> of a row that
-    /// failed the check (the errors are then incomplete).
+    /// failed the check (the errors are then incomplete). The first <paramref name="topLength"/>
+    /// entries of <paramref name="top"/> (a rented array may be longer) receive each row's top features.
     /// </summary>
-    internal int CheckedReconstructionLosses(IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, double[] errors, FeatureLoss[] top)
+    internal int CheckedReconstructionLosses(IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, double[] errors, FeatureLoss[] top, int topLength)
     {
         int count = rows.Count;
         int chunks = (count + ChunkRows - 1) / ChunkRows;
-        int perRow = count == 0 ? 0 : top.Length / count;
+        int perRow = count == 0 ? 0 : topLength / count;
         int firstBad = int.MaxValue;
         void Chunk(int chunk)
         {

@@ -49,9 +49,9 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int 
 
     /// <summary>Errors of the given rows (equal to scoring each alone), after checking every row.</summary>
     public double[] Losses(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows) =>
-        Losses(model, embeddings, rows, []);
+        Losses(model, embeddings, rows, [], 0);
 
-    private double[] Losses(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, FeatureLoss[] top)
+    private double[] Losses(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, FeatureLoss[] top, int topLength)
     {
         if (rows.Count > 0)
         {
@@ -60,7 +60,7 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int 
 
         // Each chunk of the kernel checks and gathers its own rows: no copy of the whole batch first.
         var errors = new double[rows.Count];
-        int bad = model.Kernel.CheckedReconstructionLosses(embeddings, rows, errors, top);
+        int bad = model.Kernel.CheckedReconstructionLosses(embeddings, rows, errors, top, topLength);
         if (bad >= 0)
         {
             Checked(model, embeddings[rows[bad]].Span, rows[bad]); // throws the lowest bad row's own exception
@@ -104,11 +104,23 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int 
         }
 
         int perRow = TopCount(model);
-        var top = new FeatureLoss[rows.Count * perRow];
-        double[] errors = Losses(model, embeddings, rows, top);
-        for (int r = 0; r < rows.Count; r++)
+
+        // Rented, not allocated: 4,096 rows × 3 features would be a large-object-heap array per batch.
+        FeatureLoss[] top = perRow == 0 ? [] : System.Buffers.ArrayPool<FeatureLoss>.Shared.Rent(rows.Count * perRow);
+        try
         {
-            results[rows[r]] = Result(model, errors[r], [], top.AsSpan(r * perRow, perRow).ToArray());
+            double[] errors = Losses(model, embeddings, rows, top, rows.Count * perRow);
+            for (int r = 0; r < rows.Count; r++)
+            {
+                results[rows[r]] = Result(model, errors[r], [], perRow == 0 ? [] : top.AsSpan(r * perRow, perRow).ToArray());
+            }
+        }
+        finally
+        {
+            if (perRow > 0)
+            {
+                System.Buffers.ArrayPool<FeatureLoss>.Shared.Return(top);
+            }
         }
     }
 
