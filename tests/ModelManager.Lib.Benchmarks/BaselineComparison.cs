@@ -144,9 +144,11 @@ internal static class BaselineComparison
             // One batch is ~30 ms, so a round is short: more rounds than for single scores.
             for (int r = 0; r < batchRounds; r++)
             {
+                Settle();
                 long start = Stopwatch.GetTimestamp();
                 manager.ScoreBatchAsync(batch, 5).GetAwaiter().GetResult();
                 batchLibrary.Add(batchRows / Stopwatch.GetElapsedTime(start).TotalSeconds);
+                Settle();
                 start = Stopwatch.GetTimestamp();
                 plainModel.ScoreBatch(flat);
                 batchTorch.Add(batchRows / Stopwatch.GetElapsedTime(start).TotalSeconds);
@@ -159,6 +161,13 @@ internal static class BaselineComparison
 
         return figures;
     }
+
+    /// <summary>
+    /// A pause between the two sides of a batch round, longer than either side's idle workers spin
+    /// after a call (libgomp's and the library's helper's), so neither side's spinning threads take
+    /// cores from the other's measurement.
+    /// </summary>
+    private static void Settle() => Thread.Sleep(Environment.GetEnvironmentVariable("MMLIB_COMPARE_SETTLE_MS") is { } ms ? int.Parse(ms, System.Globalization.CultureInfo.InvariantCulture) : 300);
 
     /// <summary>Library training throughput, samples trained per second of wall-clock time (validation and threshold included).</summary>
     private static double LibraryTrain(float[][] data, TrainingConfig config)
