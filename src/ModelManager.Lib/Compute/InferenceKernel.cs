@@ -68,9 +68,9 @@ internal sealed class InferenceKernel
                 inSize,
                 outSize,
                 shapes[i].ReluAfter,
-                InferenceProducts.Transpose(weight, outSize, inSize),
+                RowMajor ? weight : InferenceProducts.Transpose(weight, outSize, inSize),
                 weights.Layers[i].Bias,
-                compact is null ? null : InferenceProducts.Transpose(compact, outSize, inSize));
+                compact is null || RowMajor ? compact : InferenceProducts.Transpose(compact, outSize, inSize));
         }
 
         CompactWeights = compactWeights;
@@ -368,7 +368,14 @@ internal sealed class InferenceKernel
             {
                 Layer layer = _layers[l];
                 Span<float> target = buffers.AsSpan(l % 2 == 0 ? 0 : count * width, count * layer.Out);
-                InferenceProducts.Rows(current, stride, layer.Weight, layer.Bias, target, layer.Out, count, layer.In, layer.Out);
+                if (RowMajor)
+                {
+                    MatrixKernels.MultiplyTransposed(current, stride, layer.Weight, layer.In, layer.Bias, target, layer.Out, count, layer.In, 0, layer.Out);
+                }
+                else
+                {
+                    InferenceProducts.Rows(current, stride, layer.Weight, layer.Bias, target, layer.Out, count, layer.In, layer.Out);
+                }
                 if (layer.Relu)
                 {
                     Elementwise.Relu(target);
@@ -564,7 +571,11 @@ internal sealed class InferenceKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardRange(Layer layer, ReadOnlySpan<float> input, Span<float> output, int j0, int j1)
     {
-        if (layer.Compact is { } compact)
+        if (RowMajor)
+        {
+            RowMajorRange(layer, input, output, j0, j1);
+        }
+        else if (layer.Compact is { } compact)
         {
             InferenceProducts.Row(input, compact, layer.Bias, output, layer.In, layer.Out, j0, j1);
         }
@@ -599,6 +610,52 @@ internal sealed class InferenceKernel
         }
     }
 
-    /// <summary>A layer with its weights transposed ([in × out]); <see cref="Compact"/> the same as bfloat16, or null.</summary>
+    /// <summary>A layer with its weights transposed ([in × out]; as stored on the scalar path, see <see cref="RowMajor"/>); <see cref="Compact"/> the same as bfloat16, or null.</summary>
     private sealed record Layer(int In, int Out, bool Relu, float[] Weight, float[] Bias, ushort[]? Compact);
+
+    /// <summary>
+    /// Without hardware vectors the weights stay in PyTorch's [out × in] layout and both single and
+    /// batch scores use dot products (<see cref="MatrixKernels"/>, one order for both): a column
+    /// block of the transposed layout is only 8 floats there, half a cache line of each weight row,
+    /// and scored 1.5–2× slower.
+    /// </summary>
+    private static bool RowMajor => SimdPaths.Active == SimdPath.Scalar;
+
+    /// <summary>Outputs [<paramref name="j0"/>, <paramref name="j1"/>) of a row-major layer: four weight rows at a time share each input load, each output in <see cref="MatrixKernels.Dot{T}"/>'s order (the batch kernel's too).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowMajorRange(Layer layer, ReadOnlySpan<float> input, Span<float> output, int j0, int j1)
+    {
+        ref float x = ref MemoryMarshal.GetReference(input);
+        ref float weights = ref MemoryMarshal.GetArrayDataReference(layer.Weight);
+        ref float bias = ref MemoryMarshal.GetArrayDataReference(layer.Bias);
+        ref float o = ref MemoryMarshal.GetReference(output);
+        int n = layer.In;
+        int j = j0;
+        if (layer.Compact is { } compact)
+        {
+            ref ushort half = ref MemoryMarshal.GetArrayDataReference(compact);
+            for (; j <= j1 - 4; j += 4)
+            {
+                (float d0, float d1, float d2, float d3) = MatrixKernels.Dot4BFloat16<LanesScalar>(ref x, ref Unsafe.Add(ref half, j * n), n, n);
+                Unsafe.Add(ref o, j) = d0 + Unsafe.Add(ref bias, j);
+                Unsafe.Add(ref o, j + 1) = d1 + Unsafe.Add(ref bias, j + 1);
+                Unsafe.Add(ref o, j + 2) = d2 + Unsafe.Add(ref bias, j + 2);
+                Unsafe.Add(ref o, j + 3) = d3 + Unsafe.Add(ref bias, j + 3);
+            }
+        }
+
+        for (; j <= j1 - 4; j += 4)
+        {
+            (float d0, float d1, float d2, float d3) = MatrixKernels.Dot4<LanesScalar>(ref x, ref Unsafe.Add(ref weights, j * n), n, n);
+            Unsafe.Add(ref o, j) = d0 + Unsafe.Add(ref bias, j);
+            Unsafe.Add(ref o, j + 1) = d1 + Unsafe.Add(ref bias, j + 1);
+            Unsafe.Add(ref o, j + 2) = d2 + Unsafe.Add(ref bias, j + 2);
+            Unsafe.Add(ref o, j + 3) = d3 + Unsafe.Add(ref bias, j + 3);
+        }
+
+        for (; j < j1; j++)
+        {
+            Unsafe.Add(ref o, j) = MatrixKernels.Dot<LanesScalar>(ref x, ref Unsafe.Add(ref weights, j * n), n) + Unsafe.Add(ref bias, j);
+        }
+    }
 }
