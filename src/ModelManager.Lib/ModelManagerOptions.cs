@@ -34,16 +34,18 @@ public sealed class ModelManagerOptions
     public TimeSpan ActiveModelsRefreshInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// Scores single embeddings on two cores: a helper thread owned by the manager (ended by its
-    /// <see cref="ModelManager.Dispose"/>) computes half of every layer while the calling thread
-    /// computes the other half. It lowers single-score
-    /// latency when a second core is idle (p50 about 44 → about 29 µs for 832 → [256, 128, 64]
-    /// on a 2-core machine); the helper spin-waits for up to 1 ms after each score (a busy core)
-    /// and then sleeps, and a caller that finds it asleep or busy simply computes alone. Scores are
-    /// identical bit for bit either way. Ignored on a single-core machine.
+    /// Scores on two cores: a helper thread owned by the manager (ended by its
+    /// <see cref="ModelManager.Dispose"/>) computes half of every layer of a single score while the
+    /// calling thread computes the other half, each core keeping its half of the weights in its
+    /// own cache, and takes chunks of batches beside the caller. The helper spin-waits for up to
+    /// 1 ms after each job (a busy core) and then sleeps; a caller that finds it asleep or busy
+    /// computes alone, and while single scores overlap (concurrent callers already keep the cores
+    /// busy) the helper sleeps and single scores run on their callers' threads alone. Scores are
+    /// identical bit for bit either way. Ignored on a single-core machine; when false, batches
+    /// run on the caller's thread and thread-pool threads.
     /// </summary>
-    /// <value>The default is false.</value>
-    public bool SplitSingleScoresAcrossCores { get; set; }
+    /// <value>The default is true.</value>
+    public bool SplitSingleScoresAcrossCores { get; set; } = true;
 
     /// <summary>
     /// Scores with the weight matrices held as bfloat16 (converted at load, rounded to nearest; all

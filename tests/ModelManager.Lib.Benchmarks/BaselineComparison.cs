@@ -21,7 +21,7 @@ internal static class BaselineComparison
         int dimension = smoke ? 16 : 832;
         int[] hidden = smoke ? [8, 4] : [256, 128, 64];
         int rows = smoke ? 40 : 2000, epochs = smoke ? 1 : 5, rounds = smoke ? 1 : 2;
-        int scoreCalls = smoke ? 50 : 1000, scoreRounds = smoke ? 1 : 3, batchRows = smoke ? 16 : 4096;
+        int scoreCalls = smoke ? 50 : 1000, scoreRounds = smoke ? 1 : 3, batchRows = smoke ? 16 : 4096, batchRounds = smoke ? 1 : 7;
         // The JSON line holds numbers only (the path as its vector width in bits, 0 for scalar lanes); the names go on a line before it.
         int torchThreads = PlainTorchSharp.OneThread(() => torch.get_num_threads());
         Console.WriteLine(
@@ -141,11 +141,14 @@ internal static class BaselineComparison
             var batchTorch = new List<double>();
             manager.ScoreBatchAsync(batch, 5).GetAwaiter().GetResult();
             plainModel.ScoreBatch(flat);
-            for (int r = 0; r < scoreRounds; r++)
+            // One batch is ~30 ms, so a round is short: more rounds than for single scores.
+            for (int r = 0; r < batchRounds; r++)
             {
+                Settle();
                 long start = Stopwatch.GetTimestamp();
                 manager.ScoreBatchAsync(batch, 5).GetAwaiter().GetResult();
                 batchLibrary.Add(batchRows / Stopwatch.GetElapsedTime(start).TotalSeconds);
+                Settle();
                 start = Stopwatch.GetTimestamp();
                 plainModel.ScoreBatch(flat);
                 batchTorch.Add(batchRows / Stopwatch.GetElapsedTime(start).TotalSeconds);
@@ -158,6 +161,13 @@ internal static class BaselineComparison
 
         return figures;
     }
+
+    /// <summary>
+    /// A pause between the two sides of a batch round, longer than either side's idle workers spin
+    /// after a call (libgomp's and the library's helper's), so neither side's spinning threads take
+    /// cores from the other's measurement.
+    /// </summary>
+    private static void Settle() => Thread.Sleep(Environment.GetEnvironmentVariable("MMLIB_COMPARE_SETTLE_MS") is { } ms ? int.Parse(ms, System.Globalization.CultureInfo.InvariantCulture) : 300);
 
     /// <summary>Library training throughput, samples trained per second of wall-clock time (validation and threshold included).</summary>
     private static double LibraryTrain(float[][] data, TrainingConfig config)

@@ -6,7 +6,7 @@ namespace AgeGroupAnomaly.Benchmarks;
 
 /// <summary>
 /// <c>--kernel-latency</c>: p50 of one 832 → [256, 128, 64] score straight through the kernel
-/// (float32 and bfloat16 weights), on whatever SIMD path this process takes; run it under
+/// (float32 and bfloat16 weights, on one core and split across two), on whatever SIMD path this process takes; run it under
 /// <c>DOTNET_EnableAVX512=0</c>, <c>DOTNET_EnableAVX2=0</c> and <c>DOTNET_EnableHWIntrinsic=0</c>
 /// to compare the paths. No libtorch.
 /// </summary>
@@ -25,7 +25,12 @@ internal static class KernelLatency
         float[][] rows = [.. Enumerable.Range(0, 64).Select(_ => Enumerable.Range(0, 832).Select(_ => (float)rng.NextDouble()).ToArray())];
         double full = P50(new InferenceKernel(weights), rows);
         double compact = P50(new InferenceKernel(weights, compactWeights: true), rows);
-        Console.WriteLine($"{{\"simd_path\":\"{SimdPaths.Active}\",\"kernel_p50_us\":{full:F2},\"kernel_compact_p50_us\":{compact:F2}}}");
+        using var helper = new SecondCore();
+        double split = P50(new InferenceKernel(weights) { SecondCore = helper }, rows);
+        double compactSplit = P50(new InferenceKernel(weights, compactWeights: true) { SecondCore = helper }, rows);
+        Console.WriteLine(
+            $"{{\"simd_path\":\"{SimdPaths.Active}\",\"kernel_p50_us\":{full:F2},\"kernel_compact_p50_us\":{compact:F2}," +
+            $"\"kernel_two_cores_p50_us\":{split:F2},\"kernel_compact_two_cores_p50_us\":{compactSplit:F2}}}");
         return 0;
     }
 

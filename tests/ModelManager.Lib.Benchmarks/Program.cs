@@ -7,6 +7,9 @@ using BenchmarkDotNet.Running;
 // --native-load-check CHECKPOINTS: trains and scores on the CPU, says whether libtorch was mapped (tests).
 // --quality [--smoke] [--out FILE]: detection quality on real data sets against classical detectors (Quality/README.md).
 // --kernel-latency: single-score p50 straight through the kernel on this process's SIMD path.
+// --concurrent-scoring: 1-8 threads scoring at once, with and without the scoring helper thread.
+// --manager-batch-profile: a batch of 4,096 through the manager against its kernel alone.
+// --batch-profile: where a batch of 4,096 scores spends its time, beside plain TorchSharp.
 // --explain-cost: single-score time with and without ScoreResult.TopFeatures.
 // --telemetry-cost: single-score time with no metrics/trace listener and with one attached.
 // Anything else goes to BenchmarkDotNet (for example --filter '*').
@@ -28,6 +31,21 @@ if (args.Contains("--quality"))
 if (args.Length > 0 && args[0] == "--kernel-latency")
 {
     return KernelLatency.Run();
+}
+
+if (args.Length > 0 && args[0] == "--concurrent-scoring")
+{
+    return ConcurrentScoring.Run();
+}
+
+if (args.Length > 0 && args[0] == "--manager-batch-profile")
+{
+    return await ManagerBatchProfile.RunAsync();
+}
+
+if (args.Length > 0 && args[0] == "--batch-profile")
+{
+    return BatchProfile.Run();
 }
 
 if (args.Length > 0 && args[0] == "--explain-cost")

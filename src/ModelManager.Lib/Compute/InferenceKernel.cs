@@ -13,22 +13,28 @@ namespace AgeGroupAnomaly.Compute;
 /// buffers mean a call allocates nothing.
 /// </summary>
 /// <remarks>
-/// Every row is computed with the same operation order whether it is scored alone or inside a
-/// batch (the batch path only shares weight loads between rows), so batch results equal single
-/// results bit for bit.
+/// The weights are held transposed and every output is one multiply-add chain in input order
+/// (<see cref="InferenceProducts"/>) whether the row is scored alone, inside a batch tile or split
+/// across cores, so batch results equal single results bit for bit.
 /// </remarks>
 internal sealed class InferenceKernel
 {
-    private const int ChunkRows = 64;
+    // Rows per chunk of a batch: a multiple of the products' six-row tiles; the chunk's input rows,
+    // its two activation buffers and the largest layer's weights stay within one core's 2 MB L2
+    // on the 832 → [256, …] models.
+    private const int ChunkRows = 120;
 
     [ThreadStatic]
     private static float[]? t_scratch;
+
+    [ThreadStatic]
+    private static double[]? t_squaredErrors;
 
     private readonly Layer[] _layers;
     private readonly int _maxWidth;
     private readonly InputStandardizer? _standardizer;
 
-    /// <summary>Builds the kernel over the given weights (kept by reference, not copied, unless compact).</summary>
+    /// <summary>Builds the kernel over a transposed copy of the given weights (a layer's output columns contiguous).</summary>
     /// <param name="weights">The weights.</param>
     /// <param name="compactWeights">
     /// Whether single scores read the weight matrices as bfloat16 (rounded to nearest at load, half
@@ -57,7 +63,14 @@ internal sealed class InferenceKernel
                 weight = rounded;
             }
 
-            _layers[i] = new Layer(shapes[i].InputSize, shapes[i].OutputSize, shapes[i].ReluAfter, weight, weights.Layers[i].Bias, compact);
+            int inSize = shapes[i].InputSize, outSize = shapes[i].OutputSize;
+            _layers[i] = new Layer(
+                inSize,
+                outSize,
+                shapes[i].ReluAfter,
+                RowMajor ? weight : InferenceProducts.Transpose(weight, outSize, inSize),
+                weights.Layers[i].Bias,
+                compact is null || RowMajor ? compact : InferenceProducts.Transpose(compact, outSize, inSize));
         }
 
         CompactWeights = compactWeights;
@@ -130,8 +143,7 @@ internal sealed class InferenceKernel
             ReconstructInto(input, reconstruction);
         }
 
-        TopFeatures(input, reconstruction, top);
-        return Errors(input, reconstruction, segments, segmentErrors);
+        return Errors(input, reconstruction, segments, segmentErrors, top);
     }
 
     /// <summary>
@@ -186,7 +198,7 @@ internal sealed class InferenceKernel
             return;
         }
 
-        // Spans cannot enter the parallel body; the caller's arrays are pinned for its duration.
+        // Spans cannot enter the chunk bodies; the caller's arrays are pinned for their duration.
         unsafe
         {
             fixed (float* rowPointer = rows)
@@ -195,7 +207,7 @@ internal sealed class InferenceKernel
             {
                 nint rowAddress = (nint)rowPointer, errorAddress = (nint)errorPointer, topAddress = (nint)topPointer;
                 int count = errors.Length, inputSize = InputSize;
-                Parallel.For(0, chunks, chunk =>
+                void Chunk(int chunk)
                 {
                     int first = chunk * ChunkRows;
                     int length = Math.Min(ChunkRows, count - first);
@@ -203,39 +215,167 @@ internal sealed class InferenceKernel
                     var chunkErrors = new Span<double>((double*)errorAddress + first, length);
                     var chunkTop = perRow == 0 ? [] : new Span<FeatureLoss>((FeatureLoss*)topAddress + ((long)first * perRow), length * perRow);
                     ErrorsOfChunk(chunkRows, chunkErrors, chunkTop);
-                });
+                }
+
+                if (SecondCore is { } helper)
+                {
+                    // A manager's kernel: the manager's own helper thread takes chunks beside the
+                    // caller (no thread-pool thread); when a single score holds it, the caller works alone.
+                    if (!helper.TryForEachChunk(chunks, Chunk))
+                    {
+                        for (int chunk = 0; chunk < chunks; chunk++)
+                        {
+                            Chunk(chunk);
+                        }
+                    }
+
+                    return;
+                }
+
+                Parallel.For(0, chunks, Chunk);
             }
         }
     }
 
-    /// <summary>Layer by layer over the whole chunk: each weight is read once per chunk, not once per row.</summary>
+    /// <summary>
+    /// Errors of the given rows of separate embeddings (equal to scoring each alone), without first
+    /// copying the batch into one block: each chunk checks its rows (length, finite values) and
+    /// copies or standardizes them straight into its own buffer, on the caller and the helper when
+    /// there is one. Returns −1, or the lowest position in <paramref name="rows"/> of a row that
+    /// failed the check (the errors are then incomplete). The first <paramref name="topLength"/>
+    /// entries of <paramref name="top"/> (a rented array may be longer) receive each row's top features.
+    /// </summary>
+    internal int CheckedReconstructionLosses(IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, double[] errors, FeatureLoss[] top, int topLength)
+    {
+        int count = rows.Count;
+        int chunks = (count + ChunkRows - 1) / ChunkRows;
+        int perRow = count == 0 ? 0 : topLength / count;
+        int firstBad = int.MaxValue;
+        void Chunk(int chunk)
+        {
+            int first = chunk * ChunkRows;
+            int length = Math.Min(ChunkRows, count - first);
+            int bad = ErrorsOfGatheredChunk(embeddings, rows, first, length, errors.AsSpan(first, length), top.AsSpan(first * perRow, length * perRow));
+            if (bad >= 0)
+            {
+                InterlockedMin(ref firstBad, bad);
+            }
+        }
+
+        if (chunks < 2 || Environment.ProcessorCount < 2 || !(SecondCore is { } helper ? helper.TryForEachChunk(chunks, Chunk) : ParallelChunks(chunks, Chunk)))
+        {
+            for (int chunk = 0; chunk < chunks; chunk++)
+            {
+                Chunk(chunk);
+            }
+        }
+
+        return firstBad == int.MaxValue ? -1 : firstBad;
+    }
+
+    private static bool ParallelChunks(int chunks, Action<int> chunk)
+    {
+        Parallel.For(0, chunks, chunk);
+        return true;
+    }
+
+    private static void InterlockedMin(ref int target, int value)
+    {
+        int current = Volatile.Read(ref target);
+        while (value < current)
+        {
+            int seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
+    /// <summary>Checks and gathers one chunk's rows, then its errors; −1, or the position of the first bad row.</summary>
+    private int ErrorsOfGatheredChunk(IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, int first, int length, Span<double> errors, Span<FeatureLoss> top)
+    {
+        float[] block = ArrayPool<float>.Shared.Rent(length * InputSize);
+        try
+        {
+            for (int r = 0; r < length; r++)
+            {
+                ReadOnlySpan<float> row = embeddings[rows[first + r]].Span;
+                if (row.Length != InputSize || !FiniteValues.IsAllFinite(row))
+                {
+                    return first + r;
+                }
+
+                Span<float> target = block.AsSpan(r * InputSize, InputSize);
+                if (_standardizer is null)
+                {
+                    row.CopyTo(target);
+                }
+                else
+                {
+                    _standardizer.Apply(row, target); // the same per-row transform as a single score
+                }
+            }
+
+            ErrorsOfStandardizedChunk(block.AsSpan(0, length * InputSize), errors, top);
+            return -1;
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(block);
+        }
+    }
+
     private void ErrorsOfChunk(ReadOnlySpan<float> rows, Span<double> errors, Span<FeatureLoss> top)
+    {
+        if (_standardizer is null)
+        {
+            ErrorsOfStandardizedChunk(rows, errors, top);
+            return;
+        }
+
+        float[] standardized = ArrayPool<float>.Shared.Rent(rows.Length);
+        try
+        {
+            // The same per-row transform as a single score, so batch errors stay equal bit for bit.
+            for (int r = 0; r < errors.Length; r++)
+            {
+                _standardizer.Apply(rows.Slice(r * InputSize, InputSize), standardized.AsSpan(r * InputSize, InputSize));
+            }
+
+            ErrorsOfStandardizedChunk(standardized.AsSpan(0, rows.Length), errors, top);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(standardized);
+        }
+    }
+
+    /// <summary>Layer by layer over the whole chunk (rows already standardized): each weight is read once per chunk, not once per row.</summary>
+    private void ErrorsOfStandardizedChunk(ReadOnlySpan<float> rows, Span<double> errors, Span<FeatureLoss> top)
     {
         int perRow = errors.Length == 0 ? 0 : top.Length / errors.Length;
         int count = errors.Length;
         int width = _maxWidth;
-        float[] buffers = ArrayPool<float>.Shared.Rent((2 * count * width) + (_standardizer is null ? 0 : rows.Length));
+        float[] buffers = ArrayPool<float>.Shared.Rent(2 * count * width);
         try
         {
-            if (_standardizer is not null)
-            {
-                // The same per-row transform as a single score, so batch errors stay equal bit for bit.
-                Span<float> standardized = buffers.AsSpan(2 * count * width, rows.Length);
-                for (int r = 0; r < count; r++)
-                {
-                    _standardizer.Apply(rows.Slice(r * InputSize, InputSize), standardized.Slice(r * InputSize, InputSize));
-                }
-
-                rows = standardized;
-            }
-
             ReadOnlySpan<float> current = rows;
             int stride = InputSize;
             for (int l = 0; l < _layers.Length; l++)
             {
                 Layer layer = _layers[l];
                 Span<float> target = buffers.AsSpan(l % 2 == 0 ? 0 : count * width, count * layer.Out);
-                MatrixKernels.MultiplyTransposed(current, stride, layer.Weight, layer.In, layer.Bias, target, layer.Out, count, layer.In, 0, layer.Out);
+                if (RowMajor)
+                {
+                    MatrixKernels.MultiplyTransposed(current, stride, layer.Weight, layer.In, layer.Bias, target, layer.Out, count, layer.In, 0, layer.Out);
+                }
+                else
+                {
+                    InferenceProducts.Rows(current, stride, layer.Weight, layer.Bias, target, layer.Out, count, layer.In, layer.Out);
+                }
                 if (layer.Relu)
                 {
                     Elementwise.Relu(target);
@@ -248,8 +388,7 @@ internal sealed class InferenceKernel
             for (int r = 0; r < count; r++)
             {
                 ReadOnlySpan<float> row = rows.Slice(r * InputSize, InputSize), reconstruction = current.Slice(r * InputSize, InputSize);
-                TopFeatures(row, reconstruction, top.Slice(r * perRow, perRow));
-                errors[r] = Errors(row, reconstruction, [], []);
+                errors[r] = Errors(row, reconstruction, [], [], top.Slice(r * perRow, perRow));
             }
         }
         finally
@@ -275,23 +414,93 @@ internal sealed class InferenceKernel
     }
 
     /// <summary>
+    /// The mean squared error, per segment and overall, and the top.Length features with the
+    /// largest squared errors: the squared errors are computed once, in vectors, into a buffer.
+    /// </summary>
+    private static double Errors(ReadOnlySpan<float> input, ReadOnlySpan<float> reconstruction, ReadOnlySpan<EmbeddingSegment> segments, Span<double> segmentErrors, Span<FeatureLoss> top)
+    {
+        double[]? buffer = t_squaredErrors;
+        if (buffer is null || buffer.Length < input.Length)
+        {
+            buffer = new double[input.Length];
+            t_squaredErrors = buffer;
+        }
+
+        Span<double> squared = buffer.AsSpan(0, input.Length);
+        SquaredErrors(input, reconstruction, squared);
+        TopFeatures(squared, top);
+        for (int s = 0; s < segments.Length; s++)
+        {
+            EmbeddingSegment segment = segments[s];
+            segmentErrors[s] = Sum(squared.Slice(segment.Start, segment.Length)) / segment.Length;
+        }
+
+        return Sum(squared) / input.Length;
+    }
+
+    /// <summary>
+    /// squared[i] = ((double)x[i] − y[i])², widened and computed in vectors where the processor has
+    /// them (exactly the scalar formula's value in every lane). A scalar loop here converted each
+    /// float into a register that still held the previous value, which chained all 832 iterations.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void SquaredErrors(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<double> squared)
+    {
+        int n = x.Length;
+        y = y[..n];
+        squared = squared[..n];
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float yr = ref MemoryMarshal.GetReference(y);
+        ref double sr = ref MemoryMarshal.GetReference(squared);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 8; i += 8)
+            {
+                (Vector256<double> xl, Vector256<double> xh) = Vector256.Widen(Vector256.LoadUnsafe(ref xr, (nuint)i));
+                (Vector256<double> yl, Vector256<double> yh) = Vector256.Widen(Vector256.LoadUnsafe(ref yr, (nuint)i));
+                Vector256<double> dl = xl - yl, dh = xh - yh;
+                (dl * dl).StoreUnsafe(ref sr, (nuint)i);
+                (dh * dh).StoreUnsafe(ref sr, (nuint)(i + 4));
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i <= n - 4; i += 4)
+            {
+                (Vector128<double> xl, Vector128<double> xh) = Vector128.Widen(Vector128.LoadUnsafe(ref xr, (nuint)i));
+                (Vector128<double> yl, Vector128<double> yh) = Vector128.Widen(Vector128.LoadUnsafe(ref yr, (nuint)i));
+                Vector128<double> dl = xl - yl, dh = xh - yh;
+                (dl * dl).StoreUnsafe(ref sr, (nuint)i);
+                (dh * dh).StoreUnsafe(ref sr, (nuint)(i + 2));
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            double d = (double)Unsafe.Add(ref xr, i) - Unsafe.Add(ref yr, i);
+            Unsafe.Add(ref sr, i) = d * d;
+        }
+    }
+
+    /// <summary>
     /// The top.Length largest squared errors, largest first (ties: lower index first), by insertion
     /// into a short sorted list: one comparison per feature for the usual k of a few.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TopFeatures(ReadOnlySpan<float> input, ReadOnlySpan<float> reconstruction, Span<FeatureLoss> top)
+    private static void TopFeatures(ReadOnlySpan<double> squared, Span<FeatureLoss> top)
     {
         if (top.IsEmpty)
         {
             return;
         }
 
-        int k = Math.Min(top.Length, input.Length), filled = 0;
-        for (int i = 0; i < input.Length; i++)
+        int k = Math.Min(top.Length, squared.Length), filled = 0;
+        double smallestKept = double.NegativeInfinity; // the k-th largest so far, once k are kept
+        for (int i = 0; i < squared.Length; i++)
         {
-            double d = (double)input[i] - reconstruction[i];
-            double e = d * d;
-            if (filled == k && e <= top[k - 1].SquaredError)
+            double e = squared[i];
+            if (e <= smallestKept)
             {
                 continue;
             }
@@ -304,18 +513,41 @@ internal sealed class InferenceKernel
             }
 
             top[j] = new FeatureLoss(i, e);
+            if (filled == k)
+            {
+                smallestKept = top[k - 1].SquaredError;
+            }
         }
     }
 
-    private static double Errors(ReadOnlySpan<float> input, ReadOnlySpan<float> reconstruction, ReadOnlySpan<EmbeddingSegment> segments, Span<double> segmentErrors)
+    /// <summary>
+    /// Σ values over eight interleaved partial sums (eight independent addition chains instead of
+    /// one), added pairwise, then the tail: the same order on every SIMD path.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static double Sum(ReadOnlySpan<double> values)
     {
-        for (int s = 0; s < segments.Length; s++)
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+        int i = 0;
+        for (; i <= values.Length - 8; i += 8)
         {
-            EmbeddingSegment segment = segments[s];
-            segmentErrors[s] = SquaredDistance(input.Slice(segment.Start, segment.Length), reconstruction.Slice(segment.Start, segment.Length)) / segment.Length;
+            s0 += values[i];
+            s1 += values[i + 1];
+            s2 += values[i + 2];
+            s3 += values[i + 3];
+            s4 += values[i + 4];
+            s5 += values[i + 5];
+            s6 += values[i + 6];
+            s7 += values[i + 7];
         }
 
-        return SquaredDistance(input, reconstruction) / input.Length;
+        double sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+        for (; i < values.Length; i++)
+        {
+            sum += values[i];
+        }
+
+        return sum;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -339,66 +571,22 @@ internal sealed class InferenceKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardRange(Layer layer, ReadOnlySpan<float> input, Span<float> output, int j0, int j1)
     {
-        if (Vector512.IsHardwareAccelerated)
+        if (RowMajor)
         {
-            ForwardRange<Lanes512>(layer, input, output, j0, j1);
+            RowMajorRange(layer, input, output, j0, j1);
         }
-        else if (Vector256.IsHardwareAccelerated)
+        else if (layer.Compact is { } compact)
         {
-            ForwardRange<Lanes256>(layer, input, output, j0, j1);
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            ForwardRange<Lanes128>(layer, input, output, j0, j1);
+            InferenceProducts.Row(input, compact, layer.Bias, output, layer.In, layer.Out, j0, j1);
         }
         else
         {
-            ForwardRange<LanesScalar>(layer, input, output, j0, j1);
+            InferenceProducts.Row(input, layer.Weight, layer.Bias, output, layer.In, layer.Out, j0, j1);
         }
 
         if (layer.Relu)
         {
             Elementwise.Relu(output[j0..j1]);
-        }
-    }
-
-    // Four weight rows at a time share each input load; every output keeps MatrixKernels.Dot's
-    // order, which the batch kernel uses too, so batch and single scores agree bit for bit.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardRange<T>(Layer layer, ReadOnlySpan<float> input, Span<float> output, int j0, int j1)
-        where T : struct, ILanes<T>
-    {
-        ref float x = ref MemoryMarshal.GetReference(input);
-        ref float weights = ref MemoryMarshal.GetArrayDataReference(layer.Weight);
-        ref float bias = ref MemoryMarshal.GetArrayDataReference(layer.Bias);
-        ref float o = ref MemoryMarshal.GetReference(output);
-        int n = layer.In;
-        int j = j0;
-        if (layer.Compact is { } compact)
-        {
-            ref ushort half = ref MemoryMarshal.GetArrayDataReference(compact);
-            for (; j <= j1 - 4; j += 4)
-            {
-                (float d0, float d1, float d2, float d3) = MatrixKernels.Dot4BFloat16<T>(ref x, ref Unsafe.Add(ref half, j * n), n, n);
-                Unsafe.Add(ref o, j) = d0 + Unsafe.Add(ref bias, j);
-                Unsafe.Add(ref o, j + 1) = d1 + Unsafe.Add(ref bias, j + 1);
-                Unsafe.Add(ref o, j + 2) = d2 + Unsafe.Add(ref bias, j + 2);
-                Unsafe.Add(ref o, j + 3) = d3 + Unsafe.Add(ref bias, j + 3);
-            }
-        }
-
-        for (; j <= j1 - 4; j += 4)
-        {
-            (float d0, float d1, float d2, float d3) = MatrixKernels.Dot4<T>(ref x, ref Unsafe.Add(ref weights, j * n), n, n);
-            Unsafe.Add(ref o, j) = d0 + Unsafe.Add(ref bias, j);
-            Unsafe.Add(ref o, j + 1) = d1 + Unsafe.Add(ref bias, j + 1);
-            Unsafe.Add(ref o, j + 2) = d2 + Unsafe.Add(ref bias, j + 2);
-            Unsafe.Add(ref o, j + 3) = d3 + Unsafe.Add(ref bias, j + 3);
-        }
-
-        for (; j < j1; j++)
-        {
-            Unsafe.Add(ref o, j) = MatrixKernels.Dot<T>(ref x, ref Unsafe.Add(ref weights, j * n), n) + Unsafe.Add(ref bias, j);
         }
     }
 
@@ -422,5 +610,52 @@ internal sealed class InferenceKernel
         }
     }
 
+    /// <summary>A layer with its weights transposed ([in × out]; as stored on the scalar path, see <see cref="RowMajor"/>); <see cref="Compact"/> the same as bfloat16, or null.</summary>
     private sealed record Layer(int In, int Out, bool Relu, float[] Weight, float[] Bias, ushort[]? Compact);
+
+    /// <summary>
+    /// Without hardware vectors the weights stay in PyTorch's [out × in] layout and both single and
+    /// batch scores use dot products (<see cref="MatrixKernels"/>, one order for both): a column
+    /// block of the transposed layout is only 8 floats there, half a cache line of each weight row,
+    /// and scored 1.5–2× slower.
+    /// </summary>
+    private static bool RowMajor => SimdPaths.Active == SimdPath.Scalar;
+
+    /// <summary>Outputs [<paramref name="j0"/>, <paramref name="j1"/>) of a row-major layer: four weight rows at a time share each input load, each output in <see cref="MatrixKernels.Dot{T}"/>'s order (the batch kernel's too).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowMajorRange(Layer layer, ReadOnlySpan<float> input, Span<float> output, int j0, int j1)
+    {
+        ref float x = ref MemoryMarshal.GetReference(input);
+        ref float weights = ref MemoryMarshal.GetArrayDataReference(layer.Weight);
+        ref float bias = ref MemoryMarshal.GetArrayDataReference(layer.Bias);
+        ref float o = ref MemoryMarshal.GetReference(output);
+        int n = layer.In;
+        int j = j0;
+        if (layer.Compact is { } compact)
+        {
+            ref ushort half = ref MemoryMarshal.GetArrayDataReference(compact);
+            for (; j <= j1 - 4; j += 4)
+            {
+                (float d0, float d1, float d2, float d3) = MatrixKernels.Dot4BFloat16<LanesScalar>(ref x, ref Unsafe.Add(ref half, j * n), n, n);
+                Unsafe.Add(ref o, j) = d0 + Unsafe.Add(ref bias, j);
+                Unsafe.Add(ref o, j + 1) = d1 + Unsafe.Add(ref bias, j + 1);
+                Unsafe.Add(ref o, j + 2) = d2 + Unsafe.Add(ref bias, j + 2);
+                Unsafe.Add(ref o, j + 3) = d3 + Unsafe.Add(ref bias, j + 3);
+            }
+        }
+
+        for (; j <= j1 - 4; j += 4)
+        {
+            (float d0, float d1, float d2, float d3) = MatrixKernels.Dot4<LanesScalar>(ref x, ref Unsafe.Add(ref weights, j * n), n, n);
+            Unsafe.Add(ref o, j) = d0 + Unsafe.Add(ref bias, j);
+            Unsafe.Add(ref o, j + 1) = d1 + Unsafe.Add(ref bias, j + 1);
+            Unsafe.Add(ref o, j + 2) = d2 + Unsafe.Add(ref bias, j + 2);
+            Unsafe.Add(ref o, j + 3) = d3 + Unsafe.Add(ref bias, j + 3);
+        }
+
+        for (; j < j1; j++)
+        {
+            Unsafe.Add(ref o, j) = MatrixKernels.Dot<LanesScalar>(ref x, ref Unsafe.Add(ref weights, j * n), n) + Unsafe.Add(ref bias, j);
+        }
+    }
 }

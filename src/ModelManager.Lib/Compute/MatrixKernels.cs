@@ -28,9 +28,8 @@ internal static class MatrixKernels
     /// <summary>
     /// C[i, j] = bias[j] + Σ_p A[i, p] · B[j, p] for i in [0, m), j in [j0, j1): a dense layer's
     /// forward pass, with B the layer's [out × in] weight exactly as PyTorch stores it. Each element
-    /// is a lane-wise multiply-add accumulation, a lane sum, then multiply-adds over the tail: the
-    /// order <see cref="InferenceKernel"/> uses for one embedding, so a row's result does not
-    /// depend on the rows around it.
+    /// is a lane-wise multiply-add accumulation, a lane sum, then multiply-adds over the tail, so a
+    /// row's result does not depend on the rows around it. (Scoring uses <see cref="InferenceProducts"/>.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyTransposed(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, ReadOnlySpan<float> bias, Span<float> c, int ldc, int m, int depth, int j0, int j1)

@@ -5,12 +5,13 @@ namespace AgeGroupAnomaly.Compute;
 /// <summary>
 /// Splits a single-embedding forward pass across two cores: a helper thread computes the upper half
 /// of every layer while the caller computes the lower half, so the weights a score must read come
-/// through two cores' caches at once. Owned by the <see cref="ModelManager"/> that enabled
+/// through two cores' caches at once. Batches share their chunks out with the same helper. Owned by the <see cref="ModelManager"/> that enabled
 /// <see cref="ModelManagerOptions.SplitSingleScoresAcrossCores"/> and ended with its disposal.
 /// </summary>
 /// <remarks>
 /// The helper is a <see cref="ForkJoinWorker"/> that spins for <see cref="SpinTime"/> after a job
-/// and then sleeps. <see cref="TryForward"/> never waits for a thread to be scheduled: a caller
+/// and then sleeps; while single scores overlap (concurrent callers, as in a loaded web service)
+/// it sleeps and is not woken for single scores until <see cref="QuietTimeAfterOverlap"/> has passed without one. <see cref="TryForward"/> never waits for a thread to be scheduled: a caller
 /// that finds the helper asleep wakes it for the next score and computes alone, and a caller that
 /// finds it serving another score computes alone. Each output is computed exactly as on one core,
 /// so results do not depend on which path ran.
@@ -20,15 +21,29 @@ internal sealed class SecondCore : IDisposable
     /// <summary>How long the helper spins after a job before it sleeps (OpenMP runtimes spin for similar spans).</summary>
     public static readonly TimeSpan SpinTime = TimeSpan.FromMilliseconds(1);
 
-    private readonly ForkJoinWorker _worker = new("ModelManager scoring helper", SpinTime);
+    /// <summary>
+    /// After two single scores overlapped, how long the helper is neither used nor woken for single
+    /// scores: concurrent callers already keep the cores busy, and a spinning helper would take
+    /// a core from them.
+    /// </summary>
+    public static readonly TimeSpan QuietTimeAfterOverlap = TimeSpan.FromMilliseconds(20);
+
+    private static readonly long QuietTicks = (long)(QuietTimeAfterOverlap.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+
+    private readonly ForkJoinWorker _worker = new("ModelManager scoring helper", SpinTime, yieldWhileIdle: true);
     private readonly Action _callerHalves;
     private readonly Action _helperHalves;
     private int _claimed;          // 1 while a caller (or Dispose) owns the helper
     private bool _disposed;
     private int _disposeStarted;
     private long _jobsRun;
-    private int _callerLayer;      // last layer whose lower half the caller has written
-    private int _helperLayer;      // last layer whose upper half the helper has written
+    private bool _helperComputed;
+    private bool _callerMayTakeOver;  // whether the helper computed any upper half of the current score
+    private int _scoresInFlight;   // single scores inside TryForward now
+    private long _lastOverlap;     // Stopwatch timestamp of the last overlap of two single scores
+    private int _lowerDone;        // last layer whose lower half the caller has written
+    private int _upperClaimed;     // last layer whose upper half the caller or the helper has taken on
+    private int _upperDone;        // last layer whose upper half is written
     private InferenceKernel? _kernel;
     private float[] _input = [];
     private float[] _a = [];
@@ -54,22 +69,68 @@ internal sealed class SecondCore : IDisposable
     /// </summary>
     public bool TryForward(InferenceKernel kernel, ReadOnlySpan<float> input, Span<float> output)
     {
-        if (!_worker.IsAwake)
+        bool overlapping = Interlocked.Increment(ref _scoresInFlight) > 1;
+        try
         {
-            if (!Volatile.Read(ref _disposed))
+            long now = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (overlapping)
             {
-                _worker.Wake();
+                // Another score runs now: the cores are taken by callers; let the helper sleep.
+                Volatile.Write(ref _lastOverlap, now);
+                _worker.Rest();
+                return false;
             }
 
+            if (now - Volatile.Read(ref _lastOverlap) < QuietTicks)
+            {
+                return false;
+            }
+
+            if (!_worker.IsAwake)
+            {
+                if (!Volatile.Read(ref _disposed))
+                {
+                    _worker.Wake();
+                }
+
+                return false;
+            }
+
+            return TryClaim() && ForwardClaimed(kernel, input, output, callerMayTakeOver: true);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _scoresInFlight);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> for chunks 0 … <paramref name="chunks"/> − 1 on the caller and
+    /// the helper (each taking the next chunk until none is left; a sleeping helper is woken and
+    /// joins when it runs); false (nothing done) while another caller uses the helper or after disposal.
+    /// For batches, whose work dwarfs a wake-up.
+    /// </summary>
+    public bool TryForEachChunk(int chunks, Action<int> body)
+    {
+        if (!TryClaim())
+        {
             return false;
         }
 
-        return TryClaim() && ForwardClaimed(kernel, input, output);
+        try
+        {
+            _worker.ForEachChunk(chunks, body, withdrawIfLate: true);
+            return true;
+        }
+        finally
+        {
+            Volatile.Write(ref _claimed, 0);
+        }
     }
 
     /// <summary>Runs the forward pass on two cores, waiting for the helper if it sleeps; false only after disposal or while another caller uses it.</summary>
     internal bool Forward(InferenceKernel kernel, ReadOnlySpan<float> input, Span<float> output) =>
-        TryClaim() && ForwardClaimed(kernel, input, output);
+        TryClaim() && ForwardClaimed(kernel, input, output, callerMayTakeOver: false);
 
     public void Dispose()
     {
@@ -104,14 +165,21 @@ internal sealed class SecondCore : IDisposable
         return true;
     }
 
-    private bool ForwardClaimed(InferenceKernel kernel, ReadOnlySpan<float> input, Span<float> output)
+    // callerMayTakeOver: whether the caller takes upper halves the helper has not started and
+    // withdraws a job the helper has not taken (scores); false makes the helper compute every upper half (tests).
+    private bool ForwardClaimed(InferenceKernel kernel, ReadOnlySpan<float> input, Span<float> output, bool callerMayTakeOver)
     {
         try
         {
             Prepare(kernel, input);
-            _worker.Invoke(_callerHalves, _helperHalves);
+            _callerMayTakeOver = callerMayTakeOver;
+            bool helperRan = callerMayTakeOver ? _worker.InvokeUnlessLate(_callerHalves, _helperHalves) : Invoke(_callerHalves, _helperHalves);
+            if (helperRan && Volatile.Read(ref _helperComputed))
+            {
+                Interlocked.Increment(ref _jobsRun);
+            }
+
             _output.AsSpan(0, kernel.InputSize).CopyTo(output);
-            Interlocked.Increment(ref _jobsRun);
             return true;
         }
         finally
@@ -137,20 +205,31 @@ internal sealed class SecondCore : IDisposable
 
         input.CopyTo(_input);
         _kernel = kernel;
-        Volatile.Write(ref _callerLayer, -1);
-        Volatile.Write(ref _helperLayer, -1);
+        Volatile.Write(ref _lowerDone, -1);
+        Volatile.Write(ref _upperDone, -1);
+        Volatile.Write(ref _helperComputed, false);
+        Volatile.Write(ref _upperClaimed, -1);
     }
 
-    // Layer l of one half needs layer l - 1 of the other half: each side waits for the other's previous layer.
+    // Layer l needs all of layer l − 1. The caller computes every lower half and then takes the
+    // upper half too unless the helper has already taken it on, so a helper that the host has not
+    // scheduled never holds the caller up: it is simply not used (and its job withdrawn).
     private void CallerHalves()
     {
         InferenceKernel kernel = _kernel!;
         for (int l = 0; l < kernel.LayerCount; l++)
         {
-            WaitFor(ref _helperLayer, l - 1);
+            WaitFor(ref _upperDone, l - 1); // only waits for a half the helper is computing
             kernel.ForwardPart(l, _input, _a, _b, _output, 0, kernel.SplitPoint(l));
-            Volatile.Write(ref _callerLayer, l);
+            Volatile.Write(ref _lowerDone, l);
+            if (_callerMayTakeOver && Interlocked.CompareExchange(ref _upperClaimed, l, l - 1) == l - 1)
+            {
+                kernel.ForwardPart(l, _input, _a, _b, _output, kernel.SplitPoint(l), kernel.OutputSize(l));
+                Volatile.Write(ref _upperDone, l);
+            }
         }
+
+        WaitFor(ref _upperDone, kernel.LayerCount - 1);
     }
 
     private void HelperHalves()
@@ -158,10 +237,30 @@ internal sealed class SecondCore : IDisposable
         InferenceKernel kernel = _kernel!;
         for (int l = 0; l < kernel.LayerCount; l++)
         {
-            WaitFor(ref _callerLayer, l - 1);
-            kernel.ForwardPart(l, _input, _a, _b, _output, kernel.SplitPoint(l), kernel.OutputSize(l));
-            Volatile.Write(ref _helperLayer, l);
+            // Wait for layer l − 1, unless the caller has already taken this layer's upper half on.
+            while (Volatile.Read(ref _lowerDone) < l - 1 || Volatile.Read(ref _upperDone) < l - 1)
+            {
+                if (Volatile.Read(ref _upperClaimed) >= l)
+                {
+                    break;
+                }
+
+                Thread.SpinWait(1);
+            }
+
+            if (Interlocked.CompareExchange(ref _upperClaimed, l, l - 1) == l - 1)
+            {
+                kernel.ForwardPart(l, _input, _a, _b, _output, kernel.SplitPoint(l), kernel.OutputSize(l));
+                Volatile.Write(ref _helperComputed, true);
+                Volatile.Write(ref _upperDone, l);
+            }
         }
+    }
+
+    private bool Invoke(Action mine, Action theirs)
+    {
+        _worker.Invoke(mine, theirs);
+        return true;
     }
 
     private static void WaitFor(ref int layer, int target)

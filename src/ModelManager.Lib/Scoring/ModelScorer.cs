@@ -11,8 +11,6 @@ namespace AgeGroupAnomaly.Scoring;
 /// </summary>
 internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int topFeatures = 0, ModelManagerTelemetry? telemetry = null)
 {
-    private const int RowsPerCheckChunk = 64;
-
     private readonly EmbeddingSegment[] _segments = [.. segments];
 
     public ScoreResult Score(LoadedModel model, ReadOnlySpan<float> embedding)
@@ -51,15 +49,23 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int 
 
     /// <summary>Errors of the given rows (equal to scoring each alone), after checking every row.</summary>
     public double[] Losses(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows) =>
-        Losses(model, embeddings, rows, []);
+        Losses(model, embeddings, rows, [], 0);
 
-    private double[] Losses(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, Span<FeatureLoss> top)
+    private double[] Losses(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, FeatureLoss[] top, int topLength)
     {
-        int dimension = model.Kernel.InputSize;
-        float[] block = GC.AllocateUninitializedArray<float>(rows.Count * dimension); // every value is overwritten below
-        CheckAndCopyRows(model, embeddings, rows, block);
+        if (rows.Count > 0)
+        {
+            Checked(model, embeddings[rows[0]].Span, rows[0]); // also checks the segments against the model
+        }
+
+        // Each chunk of the kernel checks and gathers its own rows: no copy of the whole batch first.
         var errors = new double[rows.Count];
-        model.Kernel.ReconstructionLosses(block, errors, top);
+        int bad = model.Kernel.CheckedReconstructionLosses(embeddings, rows, errors, top, topLength);
+        if (bad >= 0)
+        {
+            Checked(model, embeddings[rows[bad]].Span, rows[bad]); // throws the lowest bad row's own exception
+        }
+
         foreach (double error in errors)
         {
             Finite(model, error);
@@ -98,68 +104,23 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int 
         }
 
         int perRow = TopCount(model);
-        var top = new FeatureLoss[rows.Count * perRow];
-        double[] errors = Losses(model, embeddings, rows, top);
-        for (int r = 0; r < rows.Count; r++)
-        {
-            results[rows[r]] = Result(model, errors[r], [], top.AsSpan(r * perRow, perRow).ToArray());
-        }
-    }
 
-    /// <summary>
-    /// Checks every row and copies it into <paramref name="block"/>; large batches do this on all
-    /// cores (it streams the whole batch through memory once). A bad row is reported as a
-    /// sequential check would: the lowest-numbered one.
-    /// </summary>
-    private void CheckAndCopyRows(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, float[] block)
-    {
-        int dimension = model.Kernel.InputSize;
-        int chunks = (rows.Count + RowsPerCheckChunk - 1) / RowsPerCheckChunk;
-        if (chunks < 4)
+        // Rented, not allocated: 4,096 rows × 3 features would be a large-object-heap array per batch.
+        FeatureLoss[] top = perRow == 0 ? [] : System.Buffers.ArrayPool<FeatureLoss>.Shared.Rent(rows.Count * perRow);
+        try
         {
+            double[] errors = Losses(model, embeddings, rows, top, rows.Count * perRow);
             for (int r = 0; r < rows.Count; r++)
             {
-                Checked(model, embeddings[rows[r]].Span, rows[r]).CopyTo(block.AsSpan(r * dimension));
+                results[rows[r]] = Result(model, errors[r], [], perRow == 0 ? [] : top.AsSpan(r * perRow, perRow).ToArray());
             }
-
-            return;
         }
-
-        int firstBad = int.MaxValue;
-        Parallel.For(0, chunks, chunk =>
+        finally
         {
-            int end = Math.Min(rows.Count, (chunk + 1) * RowsPerCheckChunk);
-            for (int r = chunk * RowsPerCheckChunk; r < end; r++)
+            if (perRow > 0)
             {
-                ReadOnlySpan<float> row = embeddings[rows[r]].Span;
-                if (row.Length != dimension || !FiniteValues.IsAllFinite(row))
-                {
-                    InterlockedMin(ref firstBad, r);
-                    return;
-                }
-
-                row.CopyTo(block.AsSpan(r * dimension));
+                System.Buffers.ArrayPool<FeatureLoss>.Shared.Return(top);
             }
-        });
-
-        if (firstBad != int.MaxValue)
-        {
-            Checked(model, embeddings[rows[firstBad]].Span, rows[firstBad]); // throws the row's own exception
-        }
-    }
-
-    private static void InterlockedMin(ref int target, int value)
-    {
-        int current = Volatile.Read(ref target);
-        while (value < current)
-        {
-            int seen = Interlocked.CompareExchange(ref target, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
         }
     }
 

@@ -92,4 +92,38 @@ public sealed class ForkJoinWorkerTests
         runs.Should().OnlyContain(n => n == 50);
         threads.Should().NotBeEmpty().And.HaveCountLessThanOrEqualTo(2, "the caller and the worker, whichever the scheduler let take chunks");
     }
+
+    [Test]
+    public void InvokeUnlessLate_RunsTheWorkersHalfOnlyWhenItSaysSo_AndNeverTwice()
+    {
+        using var worker = new ForkJoinWorker("test worker", TimeSpan.FromMilliseconds(1), yieldWhileIdle: true);
+        int mine = 0, theirs = 0, reportedRuns = 0;
+
+        // Whether the worker is in time for a job is the scheduler's business; what may not vary
+        // is that a job runs on the worker exactly when InvokeUnlessLate says it did.
+        for (int i = 0; i < 2000; i++)
+        {
+            if (worker.InvokeUnlessLate(() => mine++, () => Interlocked.Increment(ref theirs)))
+            {
+                reportedRuns++;
+            }
+        }
+
+        mine.Should().Be(2000);
+        Volatile.Read(ref theirs).Should().Be(reportedRuns);
+    }
+
+    [Test]
+    public void ForEachChunk_WithdrawIfLate_RunsEveryChunkExactlyOnce()
+    {
+        using var worker = new ForkJoinWorker("test worker", TimeSpan.FromMilliseconds(1), yieldWhileIdle: true);
+        var runs = new int[40];
+
+        for (int round = 0; round < 50; round++)
+        {
+            worker.ForEachChunk(runs.Length, chunk => Interlocked.Increment(ref runs[chunk]), withdrawIfLate: true);
+        }
+
+        runs.Should().OnlyContain(n => n == 50);
+    }
 }

@@ -62,6 +62,43 @@ public sealed class SecondCoreTests
     }
 
     [Test]
+    public void ReconstructionLosses_WithAHelper_EqualOneCoreScoresBitForBit()
+    {
+        using var helper = new SecondCore();
+        var oneCore = new InferenceKernel(Weights);
+        var twoCores = new InferenceKernel(Weights) { SecondCore = helper };
+        float[][] rows = TestData.Embeddings(500, 200, seed: 11); // several chunks, the last one short
+        var batch = new double[rows.Length];
+
+        twoCores.ReconstructionLosses(rows.SelectMany(r => r).ToArray(), batch);
+
+        batch.Should().Equal(rows.Select(r => oneCore.ReconstructionLoss(r)));
+    }
+
+    [Test]
+    public void TryForEachChunk_RunsEveryChunkOnce()
+    {
+        using var helper = new SecondCore();
+        var runs = new int[37];
+
+        helper.TryForEachChunk(runs.Length, chunk => Interlocked.Increment(ref runs[chunk])).Should().BeTrue("the helper is free");
+
+        runs.Should().OnlyContain(n => n == 1);
+    }
+
+    [Test]
+    public void TryForEachChunk_AfterDispose_ReturnsFalseAndRunsNothing()
+    {
+        var helper = new SecondCore();
+        helper.Dispose();
+        int runs = 0;
+
+        helper.TryForEachChunk(5, _ => Interlocked.Increment(ref runs)).Should().BeFalse();
+
+        runs.Should().Be(0);
+    }
+
+    [Test]
     public void Dispose_Twice_ReturnsAtOnce()
     {
         var helper = new SecondCore();

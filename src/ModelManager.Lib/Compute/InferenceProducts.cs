@@ -1,0 +1,485 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace AgeGroupAnomaly.Compute;
+
+/// <summary>
+/// The dense-layer products of <see cref="InferenceKernel"/>, over weights stored transposed
+/// ([in × out]: one input's weights to every output are contiguous). Every output is one chain
+/// y[j] = bias[j], then y[j] = x[p] · w[p, j] + y[j] for p = 0, 1, … in input order, rounded as the
+/// path's lanes round it (fused on FMA hardware). A vector lane, the scalar tail, any tile of a
+/// batch, any column range and either core compute that same chain, so a batch score equals the
+/// single score bit for bit however the work is cut.
+/// </summary>
+/// <remarks>
+/// A batch runs as outer products: a tile of rows × column vectors keeps its accumulators in
+/// registers, each weight vector loaded once feeds every row of the tile and each input value
+/// is broadcast once per column group, and depth is cut in blocks so a block of a weight panel
+/// stays in L1 for every tile. A single embedding streams each weight once.
+/// </remarks>
+internal static class InferenceProducts
+{
+    /// <summary>Inputs per depth block of a batch product (a 128 × 64 float weight panel block is 32 KB, within L1).</summary>
+    private const int DepthBlock = 128;
+
+    /// <summary>The transpose of a row-major [out × in] matrix (PyTorch's layout), row-major [in × out].</summary>
+    public static T[] Transpose<T>(T[] weight, int outSize, int inSize)
+    {
+        var transposed = GC.AllocateUninitializedArray<T>(weight.Length);
+        for (int j = 0; j < outSize; j++)
+        {
+            for (int p = 0; p < inSize; p++)
+            {
+                transposed[(p * outSize) + j] = weight[(j * inSize) + p];
+            }
+        }
+
+        return transposed;
+    }
+
+    /// <summary>Outputs [<paramref name="j0"/>, <paramref name="j1"/>) of one embedding through a layer with float weights <paramref name="wt"/> [in × out].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Row(ReadOnlySpan<float> x, float[] wt, float[] bias, Span<float> y, int inSize, int outSize, int j0, int j1)
+    {
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref byte w = ref Unsafe.As<float, byte>(ref MemoryMarshal.GetArrayDataReference(wt));
+        ref float b = ref MemoryMarshal.GetArrayDataReference(bias);
+        ref float yr = ref MemoryMarshal.GetReference(y);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Row<Lanes512, Float32Weights>(ref xr, ref w, ref b, ref yr, inSize, outSize, j0, j1);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Row<Lanes256, Float32Weights>(ref xr, ref w, ref b, ref yr, inSize, outSize, j0, j1);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            Row<Lanes128, Float32Weights>(ref xr, ref w, ref b, ref yr, inSize, outSize, j0, j1);
+        }
+        else
+        {
+            Row<LanesScalar, Float32Weights>(ref xr, ref w, ref b, ref yr, inSize, outSize, j0, j1);
+        }
+    }
+
+    /// <summary><see cref="Row(ReadOnlySpan{float}, float[], float[], Span{float}, int, int, int, int)"/> with bfloat16 weights, widened exactly to the floats they stand for.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Row(ReadOnlySpan<float> x, ushort[] wt, float[] bias, Span<float> y, int inSize, int outSize, int j0, int j1)
+    {
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref byte w = ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetArrayDataReference(wt));
+        ref float b = ref MemoryMarshal.GetArrayDataReference(bias);
+        ref float yr = ref MemoryMarshal.GetReference(y);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Row<Lanes512, BFloat16Weights>(ref xr, ref w, ref b, ref yr, inSize, outSize, j0, j1);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Row<Lanes256, BFloat16Weights>(ref xr, ref w, ref b, ref yr, inSize, outSize, j0, j1);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            Row<Lanes128, BFloat16Weights>(ref xr, ref w, ref b, ref yr, inSize, outSize, j0, j1);
+        }
+        else
+        {
+            Row<LanesScalar, BFloat16Weights>(ref xr, ref w, ref b, ref yr, inSize, outSize, j0, j1);
+        }
+    }
+
+    /// <summary>
+    /// C[i, j] for i in [0, <paramref name="m"/>), j in [0, out): rows of <paramref name="a"/>
+    /// (stride <paramref name="lda"/>) through a layer with weights <paramref name="wt"/> [in × out].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Rows(ReadOnlySpan<float> a, int lda, float[] wt, float[] bias, Span<float> c, int ldc, int m, int inSize, int outSize)
+    {
+        ref float ar = ref MemoryMarshal.GetReference(a);
+        ref float w = ref MemoryMarshal.GetArrayDataReference(wt);
+        ref float b = ref MemoryMarshal.GetArrayDataReference(bias);
+        ref float cr = ref MemoryMarshal.GetReference(c);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Rows<Lanes512>(ref ar, lda, ref w, ref b, ref cr, ldc, m, inSize, outSize);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Rows<Lanes256>(ref ar, lda, ref w, ref b, ref cr, ldc, m, inSize, outSize);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            Rows<Lanes128>(ref ar, lda, ref w, ref b, ref cr, ldc, m, inSize, outSize);
+        }
+        else
+        {
+            Rows<LanesScalar>(ref ar, lda, ref w, ref b, ref cr, ldc, m, inSize, outSize);
+        }
+    }
+
+    /// <summary>One embedding, at the width of <typeparamref name="T"/> (tests compare the paths in one process).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Row<T, TW>(ref float x, ref byte wt, ref float bias, ref float y, int inSize, int outSize, int j0, int j1)
+        where T : struct, ILanes<T>
+        where TW : struct, IWeightElements
+    {
+        // Eight column vectors per sweep over the inputs: eight independent chains hide the
+        // multiply-add latency, and each sweep reads its columns of every weight row in sequence.
+        int width = T.Count;
+        int j = j0;
+        for (; j <= j1 - (8 * width); j += 8 * width)
+        {
+            ref float yj = ref Unsafe.Add(ref y, j);
+            ref float bj = ref Unsafe.Add(ref bias, j);
+            T c0 = T.Load(ref bj, 0), c1 = T.Load(ref bj, (nuint)width), c2 = T.Load(ref bj, (nuint)(2 * width)), c3 = T.Load(ref bj, (nuint)(3 * width));
+            T c4 = T.Load(ref bj, (nuint)(4 * width)), c5 = T.Load(ref bj, (nuint)(5 * width)), c6 = T.Load(ref bj, (nuint)(6 * width)), c7 = T.Load(ref bj, (nuint)(7 * width));
+            ref byte row = ref TW.At(ref wt, j);
+            nint stride = TW.Offset(outSize);
+            for (int p = 0; p < inSize; p++)
+            {
+                T v = T.Broadcast(Unsafe.Add(ref x, p));
+                c0 = T.MultiplyAdd(v, TW.Load<T>(ref row, 0), c0);
+                c1 = T.MultiplyAdd(v, TW.Load<T>(ref row, width), c1);
+                c2 = T.MultiplyAdd(v, TW.Load<T>(ref row, 2 * width), c2);
+                c3 = T.MultiplyAdd(v, TW.Load<T>(ref row, 3 * width), c3);
+                c4 = T.MultiplyAdd(v, TW.Load<T>(ref row, 4 * width), c4);
+                c5 = T.MultiplyAdd(v, TW.Load<T>(ref row, 5 * width), c5);
+                c6 = T.MultiplyAdd(v, TW.Load<T>(ref row, 6 * width), c6);
+                c7 = T.MultiplyAdd(v, TW.Load<T>(ref row, 7 * width), c7);
+                row = ref Unsafe.AddByteOffset(ref row, stride);
+            }
+
+            T.Store(c0, ref yj, 0);
+            T.Store(c1, ref yj, (nuint)width);
+            T.Store(c2, ref yj, (nuint)(2 * width));
+            T.Store(c3, ref yj, (nuint)(3 * width));
+            T.Store(c4, ref yj, (nuint)(4 * width));
+            T.Store(c5, ref yj, (nuint)(5 * width));
+            T.Store(c6, ref yj, (nuint)(6 * width));
+            T.Store(c7, ref yj, (nuint)(7 * width));
+        }
+
+        for (; j <= j1 - (2 * width); j += 2 * width)
+        {
+            ref float yj = ref Unsafe.Add(ref y, j);
+            ref float bj = ref Unsafe.Add(ref bias, j);
+            T c0 = T.Load(ref bj, 0), c1 = T.Load(ref bj, (nuint)width);
+            ref byte row = ref TW.At(ref wt, j);
+            nint stride = TW.Offset(outSize);
+            for (int p = 0; p < inSize; p++)
+            {
+                T v = T.Broadcast(Unsafe.Add(ref x, p));
+                c0 = T.MultiplyAdd(v, TW.Load<T>(ref row, 0), c0);
+                c1 = T.MultiplyAdd(v, TW.Load<T>(ref row, width), c1);
+                row = ref Unsafe.AddByteOffset(ref row, stride);
+            }
+
+            T.Store(c0, ref yj, 0);
+            T.Store(c1, ref yj, (nuint)width);
+        }
+
+        for (; j < j1; j++)
+        {
+            float sum = Unsafe.Add(ref bias, j);
+            for (int p = 0; p < inSize; p++)
+            {
+                sum = T.MultiplyAdd(Unsafe.Add(ref x, p), TW.Scalar(ref wt, ((nint)p * outSize) + j), sum);
+            }
+
+            Unsafe.Add(ref y, j) = sum;
+        }
+    }
+
+    /// <summary>Many rows, at the width of <typeparamref name="T"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Rows<T>(ref float a, int lda, ref float wt, ref float bias, ref float c, int ldc, int m, int inSize, int outSize)
+        where T : struct, ILanes<T>
+    {
+        // Panels of columns outermost, then depth blocks, then tiles of six rows: a panel's depth
+        // block is read from L1 by every tile. Where the registers allow (AVX-512's 32), panels of
+        // four vectors (24 accumulators); else two (12 of 16 registers). Layer widths that are
+        // multiples of 64 leave no remainder on either.
+        int width = T.Count;
+        bool wide = T.Count >= 16;
+        const int tileRows = 6;
+        int panel = (wide ? 4 : 2) * width;
+        int j = 0;
+        for (; j <= outSize - panel; j += panel)
+        {
+            for (int p0 = 0; p0 < inSize; p0 += DepthBlock)
+            {
+                int p1 = Math.Min(inSize, p0 + DepthBlock);
+                int i = 0;
+                for (; i <= m - tileRows; i += tileRows)
+                {
+                    if (wide)
+                    {
+                        Tile6x4<T>(ref Unsafe.Add(ref a, i * lda), lda, ref wt, outSize, ref bias, ref Unsafe.Add(ref c, i * ldc), ldc, j, p0, p1);
+                    }
+                    else
+                    {
+                        Tile6x2<T>(ref Unsafe.Add(ref a, i * lda), lda, ref wt, outSize, ref bias, ref Unsafe.Add(ref c, i * ldc), ldc, j, p0, p1);
+                    }
+                }
+
+                for (; i < m; i++)
+                {
+                    for (int v = 0; v < panel; v += width)
+                    {
+                        Tile1x1<T>(ref Unsafe.Add(ref a, i * lda), ref wt, outSize, ref bias, ref Unsafe.Add(ref c, i * ldc), j + v, p0, p1);
+                    }
+                }
+            }
+        }
+
+        // Remaining whole vectors, then remaining columns, row by row (each sweeps the full depth).
+        for (int i = 0; i < m; i++)
+        {
+            ref float ai = ref Unsafe.Add(ref a, i * lda);
+            ref float ci = ref Unsafe.Add(ref c, i * ldc);
+            int jv = j;
+            for (; jv <= outSize - width; jv += width)
+            {
+                Tile1x1<T>(ref ai, ref wt, outSize, ref bias, ref ci, jv, 0, inSize);
+            }
+
+            for (; jv < outSize; jv++)
+            {
+                float sum = Unsafe.Add(ref bias, jv);
+                for (int p = 0; p < inSize; p++)
+                {
+                    sum = T.MultiplyAdd(Unsafe.Add(ref ai, p), Unsafe.Add(ref wt, ((nint)p * outSize) + jv), sum);
+                }
+
+                Unsafe.Add(ref ci, jv) = sum;
+            }
+        }
+    }
+
+    /// <summary>One row, one vector of columns from <paramref name="j"/>, depth [p0, p1): from the bias when p0 is 0, else from C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile1x1<T>(ref float a, ref float wt, int ldw, ref float bias, ref float row, int j, int p0, int p1)
+        where T : struct, ILanes<T>
+    {
+        ref float cj = ref Unsafe.Add(ref row, j);
+        T acc = p0 == 0 ? T.Load(ref bias, (nuint)j) : T.Load(ref cj, 0);
+        ref float w = ref Unsafe.Add(ref wt, ((nint)p0 * ldw) + j);
+        for (int p = p0; p < p1; p++)
+        {
+            acc = T.MultiplyAdd(T.Broadcast(Unsafe.Add(ref a, p)), T.Load(ref w, 0), acc);
+            w = ref Unsafe.Add(ref w, ldw);
+        }
+
+        T.Store(acc, ref cj, 0);
+    }
+
+    /// <summary>Six rows × two vectors of columns from <paramref name="j"/>, depth [p0, p1): twelve accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile6x2<T>(ref float a0, int lda, ref float wt, int ldw, ref float bias, ref float row0, int ldc, int j, int p0, int p1)
+        where T : struct, ILanes<T>
+    {
+        nuint n = (nuint)T.Count;
+        ref float a1 = ref Unsafe.Add(ref a0, lda);
+        ref float a2 = ref Unsafe.Add(ref a1, lda);
+        ref float a3 = ref Unsafe.Add(ref a2, lda);
+        ref float a4 = ref Unsafe.Add(ref a3, lda);
+        ref float a5 = ref Unsafe.Add(ref a4, lda);
+        ref float r0 = ref Unsafe.Add(ref row0, j);
+        ref float r1 = ref Unsafe.Add(ref r0, ldc);
+        ref float r2 = ref Unsafe.Add(ref r1, ldc);
+        ref float r3 = ref Unsafe.Add(ref r2, ldc);
+        ref float r4 = ref Unsafe.Add(ref r3, ldc);
+        ref float r5 = ref Unsafe.Add(ref r4, ldc);
+        T c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        if (p0 == 0)
+        {
+            c00 = c10 = c20 = c30 = c40 = c50 = T.Load(ref bias, (nuint)j);
+            c01 = c11 = c21 = c31 = c41 = c51 = T.Load(ref bias, (nuint)j + n);
+        }
+        else
+        {
+            c00 = T.Load(ref r0, 0);
+            c01 = T.Load(ref r0, n);
+            c10 = T.Load(ref r1, 0);
+            c11 = T.Load(ref r1, n);
+            c20 = T.Load(ref r2, 0);
+            c21 = T.Load(ref r2, n);
+            c30 = T.Load(ref r3, 0);
+            c31 = T.Load(ref r3, n);
+            c40 = T.Load(ref r4, 0);
+            c41 = T.Load(ref r4, n);
+            c50 = T.Load(ref r5, 0);
+            c51 = T.Load(ref r5, n);
+        }
+
+        ref float w = ref Unsafe.Add(ref wt, ((nint)p0 * ldw) + j);
+        for (int p = p0; p < p1; p++)
+        {
+            T w0 = T.Load(ref w, 0);
+            T w1 = T.Load(ref w, n);
+            T x = T.Broadcast(Unsafe.Add(ref a0, p));
+            c00 = T.MultiplyAdd(x, w0, c00);
+            c01 = T.MultiplyAdd(x, w1, c01);
+            x = T.Broadcast(Unsafe.Add(ref a1, p));
+            c10 = T.MultiplyAdd(x, w0, c10);
+            c11 = T.MultiplyAdd(x, w1, c11);
+            x = T.Broadcast(Unsafe.Add(ref a2, p));
+            c20 = T.MultiplyAdd(x, w0, c20);
+            c21 = T.MultiplyAdd(x, w1, c21);
+            x = T.Broadcast(Unsafe.Add(ref a3, p));
+            c30 = T.MultiplyAdd(x, w0, c30);
+            c31 = T.MultiplyAdd(x, w1, c31);
+            x = T.Broadcast(Unsafe.Add(ref a4, p));
+            c40 = T.MultiplyAdd(x, w0, c40);
+            c41 = T.MultiplyAdd(x, w1, c41);
+            x = T.Broadcast(Unsafe.Add(ref a5, p));
+            c50 = T.MultiplyAdd(x, w0, c50);
+            c51 = T.MultiplyAdd(x, w1, c51);
+            w = ref Unsafe.Add(ref w, ldw);
+        }
+
+        T.Store(c00, ref r0, 0);
+        T.Store(c01, ref r0, n);
+        T.Store(c10, ref r1, 0);
+        T.Store(c11, ref r1, n);
+        T.Store(c20, ref r2, 0);
+        T.Store(c21, ref r2, n);
+        T.Store(c30, ref r3, 0);
+        T.Store(c31, ref r3, n);
+        T.Store(c40, ref r4, 0);
+        T.Store(c41, ref r4, n);
+        T.Store(c50, ref r5, 0);
+        T.Store(c51, ref r5, n);
+    }
+
+    /// <summary>Six rows × four vectors of columns from <paramref name="j"/>, depth [p0, p1): 24 accumulators (needs 32 vector registers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile6x4<T>(ref float a0, int lda, ref float wt, int ldw, ref float bias, ref float row0, int ldc, int j, int p0, int p1)
+        where T : struct, ILanes<T>
+    {
+        nuint n = (nuint)T.Count, n2 = 2 * n, n3 = 3 * n;
+        ref float r0 = ref Unsafe.Add(ref row0, j);
+        T c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
+        if (p0 == 0)
+        {
+            c00 = c10 = c20 = c30 = c40 = c50 = T.Load(ref bias, (nuint)j);
+            c01 = c11 = c21 = c31 = c41 = c51 = T.Load(ref bias, (nuint)j + n);
+            c02 = c12 = c22 = c32 = c42 = c52 = T.Load(ref bias, (nuint)j + n2);
+            c03 = c13 = c23 = c33 = c43 = c53 = T.Load(ref bias, (nuint)j + n3);
+        }
+        else
+        {
+            ref float r = ref r0;
+            c00 = T.Load(ref r, 0); c01 = T.Load(ref r, n); c02 = T.Load(ref r, n2); c03 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
+            c10 = T.Load(ref r, 0); c11 = T.Load(ref r, n); c12 = T.Load(ref r, n2); c13 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
+            c20 = T.Load(ref r, 0); c21 = T.Load(ref r, n); c22 = T.Load(ref r, n2); c23 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
+            c30 = T.Load(ref r, 0); c31 = T.Load(ref r, n); c32 = T.Load(ref r, n2); c33 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
+            c40 = T.Load(ref r, 0); c41 = T.Load(ref r, n); c42 = T.Load(ref r, n2); c43 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
+            c50 = T.Load(ref r, 0); c51 = T.Load(ref r, n); c52 = T.Load(ref r, n2); c53 = T.Load(ref r, n3);
+        }
+
+        ref float w = ref Unsafe.Add(ref wt, ((nint)p0 * ldw) + j);
+        ref float x0 = ref Unsafe.Add(ref a0, p0);
+        nint s = lda;
+        for (int p = p0; p < p1; p++)
+        {
+            T w0 = T.Load(ref w, 0);
+            T w1 = T.Load(ref w, n);
+            T w2 = T.Load(ref w, n2);
+            T w3 = T.Load(ref w, n3);
+            T x = T.Broadcast(x0);
+            c00 = T.MultiplyAdd(x, w0, c00);
+            c01 = T.MultiplyAdd(x, w1, c01);
+            c02 = T.MultiplyAdd(x, w2, c02);
+            c03 = T.MultiplyAdd(x, w3, c03);
+            x = T.Broadcast(Unsafe.Add(ref x0, s));
+            c10 = T.MultiplyAdd(x, w0, c10);
+            c11 = T.MultiplyAdd(x, w1, c11);
+            c12 = T.MultiplyAdd(x, w2, c12);
+            c13 = T.MultiplyAdd(x, w3, c13);
+            x = T.Broadcast(Unsafe.Add(ref x0, 2 * s));
+            c20 = T.MultiplyAdd(x, w0, c20);
+            c21 = T.MultiplyAdd(x, w1, c21);
+            c22 = T.MultiplyAdd(x, w2, c22);
+            c23 = T.MultiplyAdd(x, w3, c23);
+            x = T.Broadcast(Unsafe.Add(ref x0, 3 * s));
+            c30 = T.MultiplyAdd(x, w0, c30);
+            c31 = T.MultiplyAdd(x, w1, c31);
+            c32 = T.MultiplyAdd(x, w2, c32);
+            c33 = T.MultiplyAdd(x, w3, c33);
+            x = T.Broadcast(Unsafe.Add(ref x0, 4 * s));
+            c40 = T.MultiplyAdd(x, w0, c40);
+            c41 = T.MultiplyAdd(x, w1, c41);
+            c42 = T.MultiplyAdd(x, w2, c42);
+            c43 = T.MultiplyAdd(x, w3, c43);
+            x = T.Broadcast(Unsafe.Add(ref x0, 5 * s));
+            c50 = T.MultiplyAdd(x, w0, c50);
+            c51 = T.MultiplyAdd(x, w1, c51);
+            c52 = T.MultiplyAdd(x, w2, c52);
+            c53 = T.MultiplyAdd(x, w3, c53);
+            w = ref Unsafe.Add(ref w, ldw);
+            x0 = ref Unsafe.Add(ref x0, 1);
+        }
+
+        ref float o = ref r0;
+        T.Store(c00, ref o, 0); T.Store(c01, ref o, n); T.Store(c02, ref o, n2); T.Store(c03, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c10, ref o, 0); T.Store(c11, ref o, n); T.Store(c12, ref o, n2); T.Store(c13, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c20, ref o, 0); T.Store(c21, ref o, n); T.Store(c22, ref o, n2); T.Store(c23, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c30, ref o, 0); T.Store(c31, ref o, n); T.Store(c32, ref o, n2); T.Store(c33, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c40, ref o, 0); T.Store(c41, ref o, n); T.Store(c42, ref o, n2); T.Store(c43, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c50, ref o, 0); T.Store(c51, ref o, n); T.Store(c52, ref o, n2); T.Store(c53, ref o, n3);
+    }
+}
+
+/// <summary>How a weight matrix's elements are stored: float32, or bfloat16 (the upper halves of floats).</summary>
+internal interface IWeightElements
+{
+    /// <summary>Bytes from the start to element <paramref name="index"/>.</summary>
+    static abstract nint Offset(nint index);
+
+    /// <summary>Element <paramref name="index"/>'s address.</summary>
+    static abstract ref byte At(ref byte start, nint index);
+
+    /// <summary>The lanes of elements <paramref name="index"/> … from <paramref name="start"/>, as floats.</summary>
+    static abstract T Load<T>(ref byte start, int index)
+        where T : struct, ILanes<T>;
+
+    /// <summary>Element <paramref name="index"/> as a float.</summary>
+    static abstract float Scalar(ref byte start, nint index);
+}
+
+/// <summary>float32 weights.</summary>
+internal readonly struct Float32Weights : IWeightElements
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nint Offset(nint index) => index * sizeof(float);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref byte At(ref byte start, nint index) => ref Unsafe.AddByteOffset(ref start, index * sizeof(float));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Load<T>(ref byte start, int index)
+        where T : struct, ILanes<T> => T.Load(ref Unsafe.As<byte, float>(ref start), (nuint)index);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Scalar(ref byte start, nint index) => Unsafe.Add(ref Unsafe.As<byte, float>(ref start), index);
+}
+
+/// <summary>bfloat16 weights, widened exactly.</summary>
+internal readonly struct BFloat16Weights : IWeightElements
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nint Offset(nint index) => index * sizeof(ushort);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref byte At(ref byte start, nint index) => ref Unsafe.AddByteOffset(ref start, index * sizeof(ushort));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Load<T>(ref byte start, int index)
+        where T : struct, ILanes<T> => T.LoadBFloat16(ref Unsafe.As<byte, ushort>(ref start), (nuint)index);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Scalar(ref byte start, nint index) => BFloat16.ToSingle(Unsafe.Add(ref Unsafe.As<byte, ushort>(ref start), index));
+}

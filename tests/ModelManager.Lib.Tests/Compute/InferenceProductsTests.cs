@@ -1,0 +1,130 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using AgeGroupAnomaly.Compute;
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace AgeGroupAnomaly.Tests.Compute;
+
+/// <summary>
+/// The inference kernel's products over transposed weights, on every SIMD path this processor
+/// reaches: each equals the definition, a batch equals one row at a time bit for bit (whatever
+/// tile, remainder or column range computed an output), and paths agree with each other.
+/// </summary>
+[TestFixture]
+public sealed class InferenceProductsTests
+{
+    // Sizes that leave row remainders (m not a multiple of the six-row tiles), column remainders
+    // (out not a multiple of a panel, a vector or even two lanes) and depth over several blocks.
+    [TestCase(1, 3, 5)]
+    [TestCase(13, 37, 23)]
+    [TestCase(20, 300, 71)]
+    [TestCase(12, 130, 64)]
+    [TestCase(7, 64, 200)]
+    public void Rows_OnEveryReachablePath_EqualTheDefinition_AndOneRowAtATimeBitForBit(int m, int inSize, int outSize)
+    {
+        float[] a = Random(m * inSize, 1), weight = Random(outSize * inSize, 2), bias = Random(outSize, 3);
+        float[] wt = InferenceProducts.Transpose(weight, outSize, inSize);
+        foreach ((string name, RowsProduct rows, RowProduct row) in Reachable())
+        {
+            float[] batch = new float[m * outSize];
+            rows(a, inSize, wt, bias, batch, outSize, m, inSize, outSize);
+            for (int i = 0; i < m; i++)
+            {
+                float[] single = new float[outSize];
+                row(a.AsSpan(i * inSize, inSize), wt, bias, single, inSize, outSize, 0, outSize);
+                batch.AsSpan(i * outSize, outSize).ToArray().Should().Equal(single, $"{name}: row {i} alone equals the batch");
+                for (int j = 0; j < outSize; j++)
+                {
+                    double expected = bias[j];
+                    for (int p = 0; p < inSize; p++)
+                    {
+                        expected += (double)a[(i * inSize) + p] * weight[(j * inSize) + p];
+                    }
+
+                    batch[(i * outSize) + j].Should().BeApproximately((float)expected, 1e-4f, $"{name}: C[{i}, {j}]");
+                }
+            }
+        }
+    }
+
+    [TestCase(37, 71, 13, 40)]
+    [TestCase(256, 832, 416, 832)]
+    public void Row_ForAColumnRange_EqualsThoseColumnsOfTheWholeRow(int inSize, int outSize, int j0, int j1)
+    {
+        float[] x = Random(inSize, 4), wt = Random(inSize * outSize, 5), bias = Random(outSize, 6);
+        foreach ((string name, RowsProduct _, RowProduct row) in Reachable())
+        {
+            float[] whole = new float[outSize], part = new float[outSize];
+            row(x, wt, bias, whole, inSize, outSize, 0, outSize);
+            row(x, wt, bias, part, inSize, outSize, j0, j1);
+            part.AsSpan(j0, j1 - j0).ToArray().Should().Equal(whole.AsSpan(j0, j1 - j0).ToArray(), name);
+            part.Take(j0).Should().OnlyContain(v => v == 0, $"{name}: nothing outside the range is written");
+        }
+    }
+
+    [Test]
+    public void Row_WithBFloat16Weights_EqualsTheFloatRowOverTheWidenedWeights()
+    {
+        const int inSize = 45, outSize = 150;
+        float[] x = Random(inSize, 7), bias = Random(outSize, 8);
+        ushort[] compact = [.. Random(inSize * outSize, 9).Select(BFloat16.FromSingle)];
+        float[] widened = [.. compact.Select(BFloat16.ToSingle)];
+        float[] fromCompact = new float[outSize], fromFloat = new float[outSize];
+
+        InferenceProducts.Row(x, compact, bias, fromCompact, inSize, outSize, 0, outSize);
+        InferenceProducts.Row(x, widened, bias, fromFloat, inSize, outSize, 0, outSize);
+
+        fromCompact.Should().Equal(fromFloat);
+    }
+
+    [Test]
+    public void Transpose_PutsEachInputsWeightsInARow()
+    {
+        float[] weight = [1, 2, 3, 4, 5, 6]; // 2 outputs × 3 inputs
+
+        InferenceProducts.Transpose(weight, 2, 3).Should().Equal(1, 4, 2, 5, 3, 6);
+    }
+
+    private delegate void RowsProduct(ReadOnlySpan<float> a, int lda, float[] wt, float[] bias, Span<float> c, int ldc, int m, int inSize, int outSize);
+
+    private delegate void RowProduct(ReadOnlySpan<float> x, float[] wt, float[] bias, Span<float> y, int inSize, int outSize, int j0, int j1);
+
+    private static IEnumerable<(string Name, RowsProduct Rows, RowProduct Row)> Reachable()
+    {
+        yield return ("Scalar", RowsOn<LanesScalar>, RowOn<LanesScalar>);
+        if (Vector128.IsHardwareAccelerated)
+        {
+            yield return ("Vector128", RowsOn<Lanes128>, RowOn<Lanes128>);
+        }
+
+        if (Vector256.IsHardwareAccelerated)
+        {
+            yield return ("Vector256", RowsOn<Lanes256>, RowOn<Lanes256>);
+        }
+
+        if (Vector512.IsHardwareAccelerated)
+        {
+            yield return ("Vector512", RowsOn<Lanes512>, RowOn<Lanes512>);
+        }
+    }
+
+    private static void RowsOn<T>(ReadOnlySpan<float> a, int lda, float[] wt, float[] bias, Span<float> c, int ldc, int m, int inSize, int outSize)
+        where T : struct, ILanes<T> =>
+        InferenceProducts.Rows<T>(
+            ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetArrayDataReference(wt), ref MemoryMarshal.GetArrayDataReference(bias),
+            ref MemoryMarshal.GetReference(c), ldc, m, inSize, outSize);
+
+    private static void RowOn<T>(ReadOnlySpan<float> x, float[] wt, float[] bias, Span<float> y, int inSize, int outSize, int j0, int j1)
+        where T : struct, ILanes<T> =>
+        InferenceProducts.Row<T, Float32Weights>(
+            ref MemoryMarshal.GetReference(x), ref Unsafe.As<float, byte>(ref MemoryMarshal.GetArrayDataReference(wt)), ref MemoryMarshal.GetArrayDataReference(bias),
+            ref MemoryMarshal.GetReference(y), inSize, outSize, j0, j1);
+
+    private static float[] Random(int length, int seed)
+    {
+        var rng = new Random(seed);
+        return [.. Enumerable.Range(0, length).Select(_ => (float)(rng.NextDouble() - 0.5))];
+    }
+}
