@@ -185,18 +185,20 @@ public abstract class ModelManagerTests
         await AddSamplesAsync(4, 40, seed: 1);
         await Manager.TrainAgeGroupModelAsync(3, 5);
         var split = new ModelManager(Store, new ModelManagerOptions { CheckpointDirectory = CheckpointDirectory, SplitSingleScoresAcrossCores = true });
+        using var oneCore = new ModelManager(Store, new ModelManagerOptions { CheckpointDirectory = CheckpointDirectory, SplitSingleScoresAcrossCores = false });
+        oneCore.SecondCore.Should().BeNull("with the option off a manager has no helper");
         float[][] probes = TestData.Embeddings(50, Dimension, seed: 2);
 
         foreach (float[] probe in probes)
         {
-            (await split.ScoreAsync(probe, 4)).Should().Be(await Manager.ScoreAsync(probe, 4));
+            (await split.ScoreAsync(probe, 4)).Should().Be(await oneCore.ScoreAsync(probe, 4));
         }
 
         SecondCore helper = split.SecondCore!;
         helper.Should().NotBeNull("the option gives the manager its own helper");
         split.Dispose();
         helper.HasEnded.Should().BeTrue("the helper belongs to the manager and ends with it");
-        (await split.ScoreAsync(probes[0], 4)).Should().Be(await Manager.ScoreAsync(probes[0], 4), "scores after Dispose compute on one core");
+        (await split.ScoreAsync(probes[0], 4)).Should().Be(await oneCore.ScoreAsync(probes[0], 4), "scores after Dispose compute on one core");
     }
 
     [Test]

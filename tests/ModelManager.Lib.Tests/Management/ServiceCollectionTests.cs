@@ -142,7 +142,7 @@ public sealed class ServiceCollectionTests
                 "CheckpointDirectory": "ck-from-json",
                 "CacheCapacity": 7,
                 "ActiveModelsRefreshInterval": "00:00:05",
-                "SplitSingleScoresAcrossCores": true,
+                "SplitSingleScoresAcrossCores": false,
                 "CompactScoringWeights": true,
                 "MaxConcurrentTrainings": 2,
                 "AllowOverlappingRanges": true,
@@ -179,7 +179,7 @@ public sealed class ServiceCollectionTests
         options.CheckpointDirectory.Should().Be("ck-from-json");
         options.CacheCapacity.Should().Be(7);
         options.ActiveModelsRefreshInterval.Should().Be(TimeSpan.FromSeconds(5));
-        options.SplitSingleScoresAcrossCores.Should().BeTrue();
+        options.SplitSingleScoresAcrossCores.Should().BeFalse("the configuration turns the default (true) off");
         options.CompactScoringWeights.Should().BeTrue();
         options.MaxConcurrentTrainings.Should().Be(2);
         options.AllowOverlappingRanges.Should().BeTrue();
