@@ -6,6 +6,7 @@ using BenchmarkDotNet.Running;
 // --scoring-process DB CHECKPOINTS ROWS: the scoring-only child the quick mode measures.
 // --native-load-check CHECKPOINTS: trains and scores on the CPU, says whether libtorch was mapped (tests).
 // --quality [--smoke] [--out FILE]: detection quality on real data sets against classical detectors (Quality/README.md).
+// --manager-single-profile: single-score p50 through the manager against its kernel alone, alternated.
 // --kernel-latency: single-score p50 straight through the kernel on this process's SIMD path.
 // --concurrent-scoring: 1-8 threads scoring at once, with and without the scoring helper thread.
 // --manager-batch-profile: a batch of 4,096 through the manager against its kernel alone.
@@ -41,6 +42,11 @@ if (args.Length > 0 && args[0] == "--concurrent-scoring")
 if (args.Length > 0 && args[0] == "--manager-batch-profile")
 {
     return await ManagerBatchProfile.RunAsync();
+}
+
+if (args.Length > 0 && args[0] == "--manager-single-profile")
+{
+    return await ManagerSingleProfile.RunAsync();
 }
 
 if (args.Length > 0 && args[0] == "--batch-profile")

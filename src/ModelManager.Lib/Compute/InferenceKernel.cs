@@ -485,20 +485,32 @@ internal sealed class InferenceKernel
 
     /// <summary>
     /// The top.Length largest squared errors, largest first (ties: lower index first), by insertion
-    /// into a short sorted list: one comparison per feature for the usual k of a few.
+    /// into a short sorted list. Once k are kept, runs of features none of which beats the k-th are
+    /// skipped a vector at a time (the features the scalar test would pass over, so the same result):
+    /// one scalar comparison per feature cost 3–5 µs of a ~30 µs single score.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TopFeatures(ReadOnlySpan<double> squared, Span<FeatureLoss> top)
+    internal static void TopFeatures(ReadOnlySpan<double> squared, Span<FeatureLoss> top)
     {
         if (top.IsEmpty)
         {
             return;
         }
 
-        int k = Math.Min(top.Length, squared.Length), filled = 0;
+        int k = Math.Min(top.Length, squared.Length), filled = 0, n = squared.Length;
+        ref double sr = ref MemoryMarshal.GetReference(squared);
         double smallestKept = double.NegativeInfinity; // the k-th largest so far, once k are kept
-        for (int i = 0; i < squared.Length; i++)
+        for (int i = 0; i < n; i++)
         {
+            if (filled == k)
+            {
+                i = SkipNotAbove(ref sr, i, n, smallestKept);
+                if (i == n)
+                {
+                    break;
+                }
+            }
+
             double e = squared[i];
             if (e <= smallestKept)
             {
@@ -518,6 +530,42 @@ internal sealed class InferenceKernel
                 smallestKept = top[k - 1].SquaredError;
             }
         }
+    }
+
+    /// <summary>
+    /// The first index from <paramref name="i"/> on whose value is not ≤ <paramref name="bound"/>
+    /// (NaN counts as not), at least <paramref name="i"/>, tested a vector at a time; <paramref name="n"/> if none.
+    /// Only whole vectors are skipped: the caller's scalar test sees the rest.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int SkipNotAbove(ref double values, int i, int n, double bound)
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var b = Vector512.Create(bound);
+            while (i <= n - 8 && Vector512.LessThanOrEqualAll(Vector512.LoadUnsafe(ref values, (nuint)i), b))
+            {
+                i += 8;
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var b = Vector256.Create(bound);
+            while (i <= n - 4 && Vector256.LessThanOrEqualAll(Vector256.LoadUnsafe(ref values, (nuint)i), b))
+            {
+                i += 4;
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var b = Vector128.Create(bound);
+            while (i <= n - 2 && Vector128.LessThanOrEqualAll(Vector128.LoadUnsafe(ref values, (nuint)i), b))
+            {
+                i += 2;
+            }
+        }
+
+        return i;
     }
 
     /// <summary>
