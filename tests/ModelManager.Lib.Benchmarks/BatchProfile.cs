@@ -17,12 +17,8 @@ internal static class BatchProfile
         const int rowsCount = 4080, dimension = 832;
         var architecture = new ArchitectureInfo(dimension, [256, 128, 64], 0.1);
         var rng = new Random(5);
-        var layers = architecture.Layers
-            .Select(l => new LayerWeights(
-                [.. Enumerable.Range(0, l.InputSize * l.OutputSize).Select(_ => (float)((rng.NextDouble() - 0.5) * 0.1))],
-                [.. Enumerable.Range(0, l.OutputSize).Select(_ => (float)((rng.NextDouble() - 0.5) * 0.1))]))
-            .ToList();
-        var weights = new ModelWeights(architecture, layers);
+        ModelWeights weights = RandomModel.Weights(architecture, rng);
+        IReadOnlyList<LayerWeights> layers = weights.Layers;
         float[] rows = [.. Enumerable.Range(0, rowsCount * dimension).Select(_ => (float)rng.NextDouble())];
         var kernel = new InferenceKernel(weights);
         using var helper = new SecondCore();

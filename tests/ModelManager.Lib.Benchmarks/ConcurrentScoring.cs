@@ -17,9 +17,7 @@ internal static class ConcurrentScoring
     {
         var architecture = new ArchitectureInfo(832, [256, 128, 64], 0.1);
         var rng = new Random(5);
-        var weights = new ModelWeights(architecture, [.. architecture.Layers.Select(l => new LayerWeights(
-            [.. Enumerable.Range(0, l.InputSize * l.OutputSize).Select(_ => (float)((rng.NextDouble() - 0.5) * 0.1))],
-            [.. Enumerable.Range(0, l.OutputSize).Select(_ => (float)((rng.NextDouble() - 0.5) * 0.1))]))]);
+        ModelWeights weights = RandomModel.Weights(architecture, rng);
         float[][] rows = [.. Enumerable.Range(0, 64).Select(_ => Enumerable.Range(0, 832).Select(_ => (float)rng.NextDouble()).ToArray())];
         using var helper = new SecondCore();
         var alone = new InferenceKernel(weights);

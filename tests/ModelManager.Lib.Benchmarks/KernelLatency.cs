@@ -20,12 +20,7 @@ internal static class KernelLatency
     {
         var architecture = new ArchitectureInfo(832, [256, 128, 64], 0.1);
         var rng = new Random(5);
-        var layers = architecture.Layers
-            .Select(l => new LayerWeights(
-                [.. Enumerable.Range(0, l.InputSize * l.OutputSize).Select(_ => (float)((rng.NextDouble() - 0.5) * 0.1))],
-                [.. Enumerable.Range(0, l.OutputSize).Select(_ => (float)((rng.NextDouble() - 0.5) * 0.1))]))
-            .ToList();
-        var weights = new ModelWeights(architecture, layers);
+        ModelWeights weights = RandomModel.Weights(architecture, rng);
         float[][] rows = [.. Enumerable.Range(0, 64).Select(_ => Enumerable.Range(0, 832).Select(_ => (float)rng.NextDouble()).ToArray())];
         double full = P50(new InferenceKernel(weights), rows);
         double compact = P50(new InferenceKernel(weights, compactWeights: true), rows);
