@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using AgeGroupAnomaly.Checkpoints;
-using AgeGroupAnomaly.Storage;
-using AgeGroupAnomaly.Training;
 
 namespace AgeGroupAnomaly.Benchmarks;
 
@@ -14,21 +11,13 @@ internal static class ManagerBatchProfile
 {
     public static async Task<int> RunAsync()
     {
-        var rng = new Random(1);
-        float[][] data = [.. Enumerable.Range(0, 600).Select(_ => Enumerable.Range(0, 832).Select(_ => (float)rng.NextDouble()).ToArray())];
-        var store = new InMemoryModelStore();
-        await store.AddSamplesAsync([.. data.Select(r => new NewSample(5, r))]);
-        var config = TrainingConfig.Default with { HiddenSizes = [256, 128, 64], Epochs = 1 };
-        var checkpoints = new InMemoryCheckpointStore();
-        using var manager = new ModelManager(store, new ModelManagerOptions(), checkpoints: checkpoints);
-        AgeGroupTrainingResult trained = await manager.TrainAgeGroupModelAsync(4, 6, config);
+        using ProfiledModel model = await ProfiledModel.CreateAsync();
+        (float[][] data, ModelManager manager, ModelManager noTop, AgeGroupTrainingResult trained, var kernel) = (model.Data, model.Manager, model.WithoutExplanations, model.Trained, model.Kernel);
         float[][] batch = [.. Enumerable.Range(0, 4096).Select(i => data[i % data.Length])];
         float[] flat = [.. batch.SelectMany(r => r)];
         await manager.ScoreBatchAsync(batch, 5);
-        using var noTop = new ModelManager(store, new ModelManagerOptions { ExplainTopFeatures = 0 }, checkpoints: checkpoints);
         await noTop.ScoreBatchAsync(batch, 5);
         var noTopTimes = new List<double>();
-        var kernel = (await manager.LoadForScoringAsync(trained.ModelId, CancellationToken.None)).Kernel;
         var errors = new double[batch.Length];
         var managerTimes = new List<double>();
         var kernelTimes = new List<double>();

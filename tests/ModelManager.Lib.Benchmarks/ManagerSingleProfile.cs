@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using AgeGroupAnomaly.Checkpoints;
-using AgeGroupAnomaly.Storage;
-using AgeGroupAnomaly.Training;
 
 namespace AgeGroupAnomaly.Benchmarks;
 
@@ -17,16 +14,8 @@ internal static class ManagerSingleProfile
 
     public static async Task<int> RunAsync()
     {
-        var rng = new Random(1);
-        float[][] data = [.. Enumerable.Range(0, 600).Select(_ => Enumerable.Range(0, 832).Select(_ => (float)rng.NextDouble()).ToArray())];
-        var store = new InMemoryModelStore();
-        await store.AddSamplesAsync([.. data.Select(r => new NewSample(5, r))]);
-        var config = TrainingConfig.Default with { HiddenSizes = [256, 128, 64], Epochs = 1 };
-        var checkpoints = new InMemoryCheckpointStore();
-        using var manager = new ModelManager(store, new ModelManagerOptions(), checkpoints: checkpoints);
-        AgeGroupTrainingResult trained = await manager.TrainAgeGroupModelAsync(4, 6, config);
-        using var noTop = new ModelManager(store, new ModelManagerOptions { ExplainTopFeatures = 0 }, checkpoints: checkpoints);
-        var kernel = (await manager.LoadForScoringAsync(trained.ModelId, CancellationToken.None)).Kernel;
+        using ProfiledModel model = await ProfiledModel.CreateAsync();
+        (float[][] data, ModelManager manager, ModelManager noTop, var kernel) = (model.Data, model.Manager, model.WithoutExplanations, model.Kernel);
         var managerTimes = new List<double>();
         var noTopTimes = new List<double>();
         var kernelTimes = new List<double>();
