@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -453,26 +454,16 @@ internal sealed class InferenceKernel
         ref float yr = ref MemoryMarshal.GetReference(y);
         ref double sr = ref MemoryMarshal.GetReference(squared);
         int i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (Vector.IsHardwareAccelerated)
         {
-            for (; i <= n - 8; i += 8)
+            int width = Vector<float>.Count;
+            for (; i <= n - width; i += width)
             {
-                (Vector256<double> xl, Vector256<double> xh) = Vector256.Widen(Vector256.LoadUnsafe(ref xr, (nuint)i));
-                (Vector256<double> yl, Vector256<double> yh) = Vector256.Widen(Vector256.LoadUnsafe(ref yr, (nuint)i));
-                Vector256<double> dl = xl - yl, dh = xh - yh;
+                Vector.Widen(Vector.LoadUnsafe(ref xr, (nuint)i), out Vector<double> xl, out Vector<double> xh);
+                Vector.Widen(Vector.LoadUnsafe(ref yr, (nuint)i), out Vector<double> yl, out Vector<double> yh);
+                Vector<double> dl = xl - yl, dh = xh - yh;
                 (dl * dl).StoreUnsafe(ref sr, (nuint)i);
-                (dh * dh).StoreUnsafe(ref sr, (nuint)(i + 4));
-            }
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            for (; i <= n - 4; i += 4)
-            {
-                (Vector128<double> xl, Vector128<double> xh) = Vector128.Widen(Vector128.LoadUnsafe(ref xr, (nuint)i));
-                (Vector128<double> yl, Vector128<double> yh) = Vector128.Widen(Vector128.LoadUnsafe(ref yr, (nuint)i));
-                Vector128<double> dl = xl - yl, dh = xh - yh;
-                (dl * dl).StoreUnsafe(ref sr, (nuint)i);
-                (dh * dh).StoreUnsafe(ref sr, (nuint)(i + 2));
+                (dh * dh).StoreUnsafe(ref sr, (nuint)(i + Vector<double>.Count));
             }
         }
 
