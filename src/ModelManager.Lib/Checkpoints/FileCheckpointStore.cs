@@ -61,7 +61,7 @@ public sealed partial class FileCheckpointStore : ICheckpointStore
                 stream.Flush(flushToDisk: true);
             }
 
-            File.Move(temporary, final, overwrite: false);
+            CreateOnlyPublish.Move(temporary, final);
         }
         catch
         {
