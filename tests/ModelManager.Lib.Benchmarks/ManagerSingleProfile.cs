@@ -19,6 +19,8 @@ internal static class ManagerSingleProfile
         var managerTimes = new List<double>();
         var noTopTimes = new List<double>();
         var kernelTimes = new List<double>();
+        var compactTimes = new List<double>();
+        var compactKernelTimes = new List<double>();
         for (int round = 0; round < 10; round++)
         {
             for (int i = 0; i < CallsPerRound; i++)
@@ -41,6 +43,20 @@ internal static class ManagerSingleProfile
                 kernel.ReconstructionLoss(data[i % data.Length]);
                 kernelTimes.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
             }
+
+            for (int i = 0; i < CallsPerRound; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                await model.Compact.ScoreAsync(data[i % data.Length], 5);
+                compactTimes.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            }
+
+            for (int i = 0; i < CallsPerRound; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                model.CompactKernel.ReconstructionLoss(data[i % data.Length]);
+                compactKernelTimes.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            }
         }
 
         // The top-3 pass alone over one score's 832 squared errors.
@@ -57,7 +73,7 @@ internal static class ManagerSingleProfile
         // The first round warms up (models loaded, helper awake): left out.
         Console.WriteLine(
             $"single score p50: manager {P50(managerTimes):F1} µs, with ExplainTopFeatures = 0 {P50(noTopTimes):F1} µs, " +
-            $"kernel alone {P50(kernelTimes):F1} µs, top-3 pass alone {P50(topTimes):F2} µs (rounds 2-10 of {CallsPerRound} calls each; load {File.ReadAllText("/proc/loadavg").Trim()})");
+            $"kernel alone {P50(kernelTimes):F1} µs; bfloat16 weights: manager {P50(compactTimes):F1} µs, kernel alone {P50(compactKernelTimes):F1} µs; top-3 pass alone {P50(topTimes):F2} µs (rounds 2-10 of {CallsPerRound} calls each; load {File.ReadAllText("/proc/loadavg").Trim()})");
         return 0;
     }
 

@@ -1,4 +1,7 @@
 using System.Globalization;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace AgeGroupAnomaly.Modeling;
 
@@ -123,13 +126,33 @@ public sealed class InputStandardizer
         return new InputStandardizer(meanOut, scaleOut);
     }
 
-    /// <summary>z = (x − mean) · (1 / scale) for one row, in float32, the same for every caller.</summary>
+    /// <summary>
+    /// z = (x − mean) · (1 / scale) for one row, in float32, the same for every caller (vector lanes
+    /// compute exactly the scalar formula). Compiled optimised from its first call: every single
+    /// score runs it, and at tier 0 it took ~5 µs of a ~20 µs score.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Apply(ReadOnlySpan<float> row, Span<float> target)
     {
-        float[] mean = _mean, inverse = _inverseScale;
-        for (int j = 0; j < mean.Length; j++)
+        int n = _mean.Length;
+        row = row[..n];
+        target = target[..n];
+        ref float x = ref MemoryMarshal.GetReference(row);
+        ref float z = ref MemoryMarshal.GetReference(target);
+        ref float mean = ref MemoryMarshal.GetArrayDataReference(_mean);
+        ref float inverse = ref MemoryMarshal.GetArrayDataReference(_inverseScale);
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
         {
-            target[j] = (row[j] - mean[j]) * inverse[j];
+            for (; j <= n - Vector<float>.Count; j += Vector<float>.Count)
+            {
+                ((Vector.LoadUnsafe(ref x, (nuint)j) - Vector.LoadUnsafe(ref mean, (nuint)j)) * Vector.LoadUnsafe(ref inverse, (nuint)j)).StoreUnsafe(ref z, (nuint)j);
+            }
+        }
+
+        for (; j < n; j++)
+        {
+            Unsafe.Add(ref z, j) = (Unsafe.Add(ref x, j) - Unsafe.Add(ref mean, j)) * Unsafe.Add(ref inverse, j);
         }
     }
 

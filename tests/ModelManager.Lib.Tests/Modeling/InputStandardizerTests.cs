@@ -67,6 +67,24 @@ public sealed class InputStandardizerTests
         z.Should().Equal((3f - 1f) * (1f / 4f), (1f + 2f) * (1f / 0.5f));
     }
 
+    [TestCase(1)]
+    [TestCase(37)]
+    [TestCase(832)]
+    public void Apply_OnAnyLength_EqualsTheScalarFormulaBitForBit(int dimension)
+    {
+        // Vector lanes and the remainder loop must both give (x − mean) · (1 / scale) in float32.
+        var rng = new Random(dimension);
+        float[] mean = [.. Enumerable.Range(0, dimension).Select(_ => (float)((rng.NextDouble() * 200) - 100))];
+        float[] scale = [.. Enumerable.Range(0, dimension).Select(_ => (float)(0.001 + (rng.NextDouble() * 50)))];
+        float[] row = [.. Enumerable.Range(0, dimension).Select(_ => (float)((rng.NextDouble() * 400) - 200))];
+        var s = new InputStandardizer(mean, scale);
+        float[] z = new float[dimension];
+
+        s.Apply(row, z);
+
+        z.Should().Equal(Enumerable.Range(0, dimension).Select(j => (row[j] - mean[j]) * (1f / scale[j])));
+    }
+
     [TestCase(0f)]
     [TestCase(-1f)]
     [TestCase(float.NaN)]
