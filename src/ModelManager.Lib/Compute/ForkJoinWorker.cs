@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace AgeGroupAnomaly.Compute;
 
 /// <summary>
@@ -84,6 +85,7 @@ internal sealed class ForkJoinWorker : IDisposable
     /// <returns>Whether the worker ran <paramref name="theirs"/>.</returns>
     public bool InvokeUnlessLate(Action mine, Action theirs) => Post(mine, theirs, withdrawIfLate: true);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Post(Action mine, Action theirs, bool withdrawIfLate)
     {
         // One caller at a time (the owner's rule): the ticket about to be posted is the next one.
@@ -131,6 +133,7 @@ internal sealed class ForkJoinWorker : IDisposable
     /// <summary>5 ms: longer than any gap between hand-offs inside a training run.</summary>
     internal static TimeSpan TrainingSpinTime => TimeSpan.FromTicks(TimeSpan.TicksPerSecond / 200);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Run()
     {
         long seen = 0;

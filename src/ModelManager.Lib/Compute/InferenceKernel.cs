@@ -127,6 +127,7 @@ internal sealed class InferenceKernel
         ReconstructionLoss(input, segments, segmentErrors, []);
 
     /// <summary>As above, and the <paramref name="top"/>.Length features with the largest squared errors, largest first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double ReconstructionLoss(ReadOnlySpan<float> input, ReadOnlySpan<EmbeddingSegment> segments, Span<double> segmentErrors, Span<FeatureLoss> top)
     {
         CheckLength(input.Length);
@@ -167,6 +168,7 @@ internal sealed class InferenceKernel
     /// ping-pong buffers of a split forward pass: layer l reads <paramref name="a"/> or
     /// <paramref name="b"/> (the input for layer 0) and writes the other, the last layer writes <paramref name="output"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void ForwardPart(int layer, float[] input, float[] a, float[] b, float[] output, int j0, int j1)
     {
         Layer l = _layers[layer];
@@ -418,6 +420,7 @@ internal sealed class InferenceKernel
     /// The mean squared error, per segment and overall, and the top.Length features with the
     /// largest squared errors: the squared errors are computed once, in vectors, into a buffer.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double Errors(ReadOnlySpan<float> input, ReadOnlySpan<float> reconstruction, ReadOnlySpan<EmbeddingSegment> segments, Span<double> segmentErrors, Span<FeatureLoss> top)
     {
         double[]? buffer = t_squaredErrors;

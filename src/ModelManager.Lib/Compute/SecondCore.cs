@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using AgeGroupAnomaly.Compute;
 
 namespace AgeGroupAnomaly.Compute;
@@ -67,6 +68,7 @@ internal sealed class SecondCore : IDisposable
     /// Runs the forward pass on two cores when the helper is free and awake; false (nothing done)
     /// otherwise, and the caller computes alone.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryForward(InferenceKernel kernel, ReadOnlySpan<float> input, Span<float> output)
     {
         bool overlapping = Interlocked.Increment(ref _scoresInFlight) > 1;
@@ -167,6 +169,7 @@ internal sealed class SecondCore : IDisposable
 
     // callerMayTakeOver: whether the caller takes upper halves the helper has not started and
     // withdraws a job the helper has not taken (scores); false makes the helper compute every upper half (tests).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool ForwardClaimed(InferenceKernel kernel, ReadOnlySpan<float> input, Span<float> output, bool callerMayTakeOver)
     {
         try
@@ -189,6 +192,7 @@ internal sealed class SecondCore : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Prepare(InferenceKernel kernel, ReadOnlySpan<float> input)
     {
         if (_a.Length < kernel.MaxWidth)
@@ -214,6 +218,7 @@ internal sealed class SecondCore : IDisposable
     // Layer l needs all of layer l − 1. The caller computes every lower half and then takes the
     // upper half too unless the helper has already taken it on, so a helper that the host has not
     // scheduled never holds the caller up: it is simply not used (and its job withdrawn).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CallerHalves()
     {
         InferenceKernel kernel = _kernel!;
@@ -232,6 +237,7 @@ internal sealed class SecondCore : IDisposable
         WaitFor(ref _upperDone, kernel.LayerCount - 1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void HelperHalves()
     {
         InferenceKernel kernel = _kernel!;
@@ -263,6 +269,7 @@ internal sealed class SecondCore : IDisposable
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WaitFor(ref int layer, int target)
     {
         while (Volatile.Read(ref layer) < target)
