@@ -93,9 +93,10 @@ internal static class BaselineComparison
                 plainModel.Score(data[i % rows]);
             }
 
-            // The library's two managers run back to back, each after a settle pause that outlasts
-            // libgomp's spinning workers from the TorchSharp side (they took the second core from the
-            // scoring helper of whichever manager came next).
+            // A settle pause before the library's side outlasts libgomp's spinning workers from the
+            // previous round's TorchSharp side (they took the second core from the scoring helper).
+            // None before the TorchSharp side: the library's idle helpers yield their core, and
+            // TorchSharp's p50 measured slower after such a pause for a reason not understood.
             for (int r = 0; r < scoreRounds; r++)
             {
                 Settle();
@@ -113,7 +114,6 @@ internal static class BaselineComparison
                     compactTimes.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
                 }
 
-                Settle();
                 for (int i = 0; i < scoreCalls; i++)
                 {
                     long start = Stopwatch.GetTimestamp();
