@@ -8,6 +8,7 @@ using BenchmarkDotNet.Running;
 // --quality [--smoke] [--out FILE]: detection quality on real data sets against classical detectors (Quality/README.md).
 // --manager-single-profile: single-score p50 through the manager against its kernel alone, alternated.
 // --kernel-latency: single-score p50 straight through the kernel on this process's SIMD path.
+// --backward-widths: a training step's backward products at 256 and 512 bits, alternated (AVX-512 only).
 // --concurrent-scoring: 1-8 threads scoring at once, with and without the scoring helper thread.
 // --manager-batch-profile: a batch of 4,096 through the manager against its kernel alone.
 // --batch-profile: where a batch of 4,096 scores spends its time, beside plain TorchSharp.
@@ -27,6 +28,11 @@ if (args.Length > 1 && args[0] == "--native-load-check")
 if (args.Contains("--quality"))
 {
     return await AgeGroupAnomaly.Benchmarks.Quality.QualityMode.RunAsync(args);
+}
+
+if (args.Length > 0 && args[0] == "--backward-widths")
+{
+    return BackwardWidths.Run();
 }
 
 if (args.Length > 0 && args[0] == "--kernel-latency")

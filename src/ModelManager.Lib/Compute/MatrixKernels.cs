@@ -59,14 +59,13 @@ internal static class MatrixKernels
         }
     }
 
-    /// <summary>Columns of one strip of <see cref="TrainingMultiply"/>: column ranges of the training products align to it.</summary>
-    public static int TrainingStripWidth => Vector512.IsHardwareAccelerated ? 16 : StripWidth;
-
     /// <summary>
     /// <see cref="MultiplyTransposed"/> for training: on AVX-512 at 256 bits, so a training computes
     /// exactly what it computes on an AVX2 machine (same weights, same threshold, same quality
-    /// figures; AVX-512 rounding moved QuickStart's false alarms from 9.3 % to 10.8 %), and the
-    /// training step measured no slower at 256 bits on this machine. Narrower paths as <see cref="MultiplyTransposed"/>.
+    /// figures; AVX-512 rounding moved QuickStart's false alarms from 9.3 % to 10.8 %): its lane sums
+    /// depend on the width. (The backward products need no such care: <see cref="Multiply"/> sums each
+    /// element in depth order, the same at every width, so they run at the full width.) Narrower paths
+    /// as <see cref="MultiplyTransposed"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TrainingMultiplyTransposed(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, ReadOnlySpan<float> bias, Span<float> c, int ldc, int m, int depth, int j0, int j1)
@@ -78,20 +77,6 @@ internal static class MatrixKernels
         else
         {
             MultiplyTransposed(a, lda, b, ldb, bias, c, ldc, m, depth, j0, j1);
-        }
-    }
-
-    /// <summary><see cref="Multiply"/> for training (256 bits on AVX-512, as <see cref="TrainingMultiplyTransposed"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void TrainingMultiply(ReadOnlySpan<float> a, int aRowStride, int aDepthStride, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, int m, int depth, int j0, int j1)
-    {
-        if (Vector512.IsHardwareAccelerated)
-        {
-            Multiply<Lanes256>(ref MemoryMarshal.GetReference(a), aRowStride, aDepthStride, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc, m, depth, j0, j1);
-        }
-        else
-        {
-            Multiply(a, aRowStride, aDepthStride, b, ldb, c, ldc, m, depth, j0, j1);
         }
     }
 

@@ -221,16 +221,16 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
             // dW = dZᵀ · X and of dX = dZ · W, then passes its dX columns back through the previous
             // layer's dropout and ReLU. Layer 0 needs no dX: nothing uses the embeddings' gradient.
             long work = (long)n * slot.In * slot.Out * (l == 0 ? 1 : 2);
-            ColumnSplit.Run(slot.In, MatrixKernels.TrainingStripWidth, _threads, work, product, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (p, j0, j1) =>
+            ColumnSplit.Run(slot.In, MatrixKernels.StripWidth, _threads, work, product, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (p, j0, j1) =>
             {
-                MatrixKernels.TrainingMultiply(
+                MatrixKernels.Multiply(
                     p.OutputGradient, 1, p.Slot.Out,
                     p.Engine._activations[p.Layer], p.Slot.In,
                     p.Engine._gradients.AsSpan(p.Slot.WeightOffset), p.Slot.In,
                     p.Slot.Out, p.Rows, j0, j1);
                 if (p.Layer > 0)
                 {
-                    MatrixKernels.TrainingMultiply(
+                    MatrixKernels.Multiply(
                         p.OutputGradient, p.Slot.Out, 1,
                         p.Engine._parameters.AsSpan(p.Slot.WeightOffset), p.Slot.In,
                         p.InputGradient, p.Slot.In,
