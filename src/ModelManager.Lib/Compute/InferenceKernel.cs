@@ -220,22 +220,7 @@ internal sealed class InferenceKernel
                     ErrorsOfChunk(chunkRows, chunkErrors, chunkTop);
                 }
 
-                if (SecondCore is { } helper)
-                {
-                    // A manager's kernel: the manager's own helper thread takes chunks beside the
-                    // caller (no thread-pool thread); when a single score holds it, the caller works alone.
-                    if (!helper.TryForEachChunk(chunks, Chunk))
-                    {
-                        for (int chunk = 0; chunk < chunks; chunk++)
-                        {
-                            Chunk(chunk);
-                        }
-                    }
-
-                    return;
-                }
-
-                Parallel.For(0, chunks, Chunk);
+                ForEachChunk(chunks, Chunk);
             }
         }
     }
@@ -265,21 +250,36 @@ internal sealed class InferenceKernel
             }
         }
 
-        if (chunks < 2 || Environment.ProcessorCount < 2 || !(SecondCore is { } helper ? helper.TryForEachChunk(chunks, Chunk) : ParallelChunks(chunks, Chunk)))
-        {
-            for (int chunk = 0; chunk < chunks; chunk++)
-            {
-                Chunk(chunk);
-            }
-        }
-
+        ForEachChunk(chunks, Chunk);
         return firstBad == int.MaxValue ? -1 : firstBad;
     }
 
-    private static bool ParallelChunks(int chunks, Action<int> chunk)
+    /// <summary>
+    /// Runs <paramref name="chunk"/> for chunks 0 … <paramref name="chunks"/> − 1 across the cores. A
+    /// manager's kernel uses the manager's own helper thread beside the caller (no thread-pool
+    /// thread), and while a single score holds it the caller works alone; a kernel without a helper
+    /// uses the thread pool.
+    /// </summary>
+    private void ForEachChunk(int chunks, Action<int> chunk)
     {
-        Parallel.For(0, chunks, chunk);
-        return true;
+        if (chunks >= 2 && Environment.ProcessorCount >= 2)
+        {
+            if (SecondCore is null)
+            {
+                Parallel.For(0, chunks, chunk);
+                return;
+            }
+
+            if (SecondCore.TryForEachChunk(chunks, chunk))
+            {
+                return;
+            }
+        }
+
+        for (int c = 0; c < chunks; c++)
+        {
+            chunk(c);
+        }
     }
 
     private static void InterlockedMin(ref int target, int value)
@@ -679,20 +679,14 @@ internal sealed class InferenceKernel
             for (; j <= j1 - 4; j += 4)
             {
                 (float d0, float d1, float d2, float d3) = MatrixKernels.Dot4BFloat16<LanesScalar>(ref x, ref Unsafe.Add(ref half, j * n), n, n);
-                Unsafe.Add(ref o, j) = d0 + Unsafe.Add(ref bias, j);
-                Unsafe.Add(ref o, j + 1) = d1 + Unsafe.Add(ref bias, j + 1);
-                Unsafe.Add(ref o, j + 2) = d2 + Unsafe.Add(ref bias, j + 2);
-                Unsafe.Add(ref o, j + 3) = d3 + Unsafe.Add(ref bias, j + 3);
+                MatrixKernels.Store4(ref Unsafe.Add(ref o, j), d0, d1, d2, d3, ref Unsafe.Add(ref bias, j));
             }
         }
 
         for (; j <= j1 - 4; j += 4)
         {
             (float d0, float d1, float d2, float d3) = MatrixKernels.Dot4<LanesScalar>(ref x, ref Unsafe.Add(ref weights, j * n), n, n);
-            Unsafe.Add(ref o, j) = d0 + Unsafe.Add(ref bias, j);
-            Unsafe.Add(ref o, j + 1) = d1 + Unsafe.Add(ref bias, j + 1);
-            Unsafe.Add(ref o, j + 2) = d2 + Unsafe.Add(ref bias, j + 2);
-            Unsafe.Add(ref o, j + 3) = d3 + Unsafe.Add(ref bias, j + 3);
+            MatrixKernels.Store4(ref Unsafe.Add(ref o, j), d0, d1, d2, d3, ref Unsafe.Add(ref bias, j));
         }
 
         for (; j < j1; j++)

@@ -313,7 +313,7 @@ internal static class MatrixKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store4(ref float row, float s0, float s1, float s2, float s3, ref float bias)
+    internal static void Store4(ref float row, float s0, float s1, float s2, float s3, ref float bias)
     {
         row = s0 + bias;
         Unsafe.Add(ref row, 1) = s1 + Unsafe.Add(ref bias, 1);

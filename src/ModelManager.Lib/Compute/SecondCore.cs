@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using AgeGroupAnomaly.Compute;
 
 namespace AgeGroupAnomaly.Compute;
 
