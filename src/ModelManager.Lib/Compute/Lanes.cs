@@ -191,7 +191,8 @@ internal readonly struct Lanes128 : ILanes<Lanes128>
 
     public static Lanes128 Zero => default;
 
-    private static bool Fused => Fma.IsSupported || AdvSimd.IsSupported;
+    /// <summary>Whether multiply-adds are fused here (x86 FMA or ARM64 AdvSimd); without, a multiply then an add.</summary>
+    internal static bool Fused => Fma.IsSupported || AdvSimd.IsSupported;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Load(ref float source, nuint offset) => new(Vector128.LoadUnsafe(ref source, offset));

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using AgeGroupAnomaly.Compute;
 using FluentAssertions;
 using NUnit.Framework;
@@ -58,7 +57,7 @@ public sealed class TrainingReproducibilityTests
             widths.Add((name, c));
         }
 
-        if (Vector128.IsHardwareAccelerated && (Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported))
+        if (Vector128.IsHardwareAccelerated && Lanes128.Fused)
         {
             Run<Lanes128>("Vector128");
         }
