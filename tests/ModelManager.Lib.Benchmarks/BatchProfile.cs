@@ -23,7 +23,7 @@ internal static class BatchProfile
         var kernel = new InferenceKernel(weights);
         using var helper = new SecondCore();
         var twoCores = new InferenceKernel(weights) { SecondCore = helper };
-        float[][] transposed = [.. architecture.Layers.Select((l, i) => InferenceProducts.Transpose(layers[i].Weight, l.OutputSize, l.InputSize))];
+        float[][] packed = [.. architecture.Layers.Select((l, i) => InferenceProducts.Pack(layers[i].Weight, l.OutputSize, l.InputSize, InferenceProducts.ActivePanelWidth))];
         var errors = new double[rowsCount];
         double macsPerRow = architecture.Layers.Sum(l => (double)l.InputSize * l.OutputSize);
         Console.WriteLine($"SIMD path {SimdPaths.Active}; {macsPerRow * 2 / 1e6:F3} MFLOP per row; load {File.ReadAllText("/proc/loadavg").Trim()}");
@@ -63,7 +63,7 @@ internal static class BatchProfile
                     start = Stopwatch.GetTimestamp();
                     for (int chunk = 0; chunk < rowsCount; chunk += 120)
                     {
-                        InferenceProducts.Rows(current.AsSpan(chunk * shape.InputSize), shape.InputSize, transposed[l], layers[l].Bias, target.AsSpan(chunk * shape.OutputSize), shape.OutputSize, 120, shape.InputSize, shape.OutputSize);
+                        InferenceProducts.Rows(current.AsSpan(chunk * shape.InputSize), shape.InputSize, packed[l], layers[l].Bias, target.AsSpan(chunk * shape.OutputSize), shape.OutputSize, 120, shape.InputSize, shape.OutputSize);
                     }
 
                     layerTimes[l].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);

@@ -14,7 +14,7 @@ namespace AgeGroupAnomaly.Compute;
 /// buffers mean a call allocates nothing.
 /// </summary>
 /// <remarks>
-/// The weights are held transposed and every output is one multiply-add chain in input order
+/// The weights are held transposed in column panels and every output is one multiply-add chain in input order
 /// (<see cref="InferenceProducts"/>) whether the row is scored alone, inside a batch tile or split
 /// across cores, so batch results equal single results bit for bit.
 /// </remarks>
@@ -35,7 +35,7 @@ internal sealed class InferenceKernel
     private readonly int _maxWidth;
     private readonly InputStandardizer? _standardizer;
 
-    /// <summary>Builds the kernel over a transposed copy of the given weights (a layer's output columns contiguous).</summary>
+    /// <summary>Builds the kernel over a copy of the given weights packed in column panels (<see cref="InferenceProducts.Pack{T}"/>).</summary>
     /// <param name="weights">The weights.</param>
     /// <param name="compactWeights">
     /// Whether single scores read the weight matrices as bfloat16 (rounded to nearest at load, half
@@ -69,9 +69,9 @@ internal sealed class InferenceKernel
                 inSize,
                 outSize,
                 shapes[i].ReluAfter,
-                RowMajor ? weight : InferenceProducts.Transpose(weight, outSize, inSize),
+                RowMajor ? weight : InferenceProducts.Pack(weight, outSize, inSize, InferenceProducts.ActivePanelWidth),
                 weights.Layers[i].Bias,
-                compact is null || RowMajor ? compact : InferenceProducts.Transpose(compact, outSize, inSize));
+                compact is null || RowMajor ? compact : InferenceProducts.Pack(compact, outSize, inSize, InferenceProducts.ActivePanelWidth));
         }
 
         CompactWeights = compactWeights;
@@ -159,7 +159,7 @@ internal sealed class InferenceKernel
     internal int MaxWidth => _maxWidth;
 
     /// <summary>Where layer <paramref name="layer"/>'s outputs are split between the caller (below) and the helper (from here on).</summary>
-    internal int SplitPoint(int layer) => _layers[layer].Out / 8 * 4;
+    internal int SplitPoint(int layer) => _layers[layer].Out / 32 * 16; // a whole number of the widest vectors
 
     internal int OutputSize(int layer) => _layers[layer].Out;
 
@@ -652,14 +652,13 @@ internal sealed class InferenceKernel
         }
     }
 
-    /// <summary>A layer with its weights transposed ([in × out]; as stored on the scalar path, see <see cref="RowMajor"/>); <see cref="Compact"/> the same as bfloat16, or null.</summary>
+    /// <summary>A layer with its weights packed in column panels (<see cref="InferenceProducts.Pack{T}"/>; as stored on the scalar path, see <see cref="RowMajor"/>); <see cref="Compact"/> the same as bfloat16, or null.</summary>
     private sealed record Layer(int In, int Out, bool Relu, float[] Weight, float[] Bias, ushort[]? Compact);
 
     /// <summary>
     /// Without hardware vectors the weights stay in PyTorch's [out × in] layout and both single and
-    /// batch scores use dot products (<see cref="MatrixKernels"/>, one order for both): a column
-    /// block of the transposed layout is only 8 floats there, half a cache line of each weight row,
-    /// and scored 1.5–2× slower.
+    /// batch scores use dot products (<see cref="MatrixKernels"/>, one order for both): the
+    /// transposed layout's column blocks are only 8 floats there, and scored 1.5–2× slower.
     /// </summary>
     private static bool RowMajor => SimdPaths.Active == SimdPath.Scalar;
 

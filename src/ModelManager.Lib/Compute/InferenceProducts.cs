@@ -5,40 +5,67 @@ using System.Runtime.Intrinsics;
 namespace AgeGroupAnomaly.Compute;
 
 /// <summary>
-/// The dense-layer products of <see cref="InferenceKernel"/>, over weights stored transposed
-/// ([in × out]: one input's weights to every output are contiguous). Every output is one chain
-/// y[j] = bias[j], then y[j] = x[p] · w[p, j] + y[j] for p = 0, 1, … in input order, rounded as the
-/// path's lanes round it (fused on FMA hardware). A vector lane, the scalar tail, any tile of a
-/// batch, any column range and either core compute that same chain, so a batch score equals the
-/// single score bit for bit however the work is cut.
+/// The dense-layer products of <see cref="InferenceKernel"/>, over weights packed in column panels
+/// (<see cref="Pack{T}"/>: each panel of a path's tile width holds its columns' weights input after
+/// input, contiguous). Every output is one chain y[j] = bias[j], then y[j] = x[p] · w[p, j] + y[j]
+/// for p = 0, 1, … in input order, rounded as the path's lanes round it (fused on FMA hardware). A
+/// vector lane, the scalar tail, any tile of a batch, any column range and either core compute that
+/// same chain, so a batch score equals the single score bit for bit however the work is cut.
 /// </summary>
 /// <remarks>
 /// A batch runs as outer products: a tile of rows × column vectors keeps its accumulators in
 /// registers, each weight vector loaded once feeds every row of the tile and each input value
 /// is broadcast once per column group, and depth is cut in blocks so a block of a weight panel
-/// stays in L1 for every tile. A single embedding streams each weight once.
+/// stays in L1 for every tile. Packed panels make that block one contiguous run: with the plain
+/// transpose ([in × out]) a block of the 832 → 256 layer's panel sat at a 1 KB stride, in a quarter
+/// of L1's sets, and was partly re-read from L2 by every tile (one core, 4,080 rows: 119–121
+/// against 136–137 GFLOP/s packed; 256 → 832 120–122 against 143). A single embedding streams each
+/// weight once, a few panels side by side.
 /// </remarks>
 internal static class InferenceProducts
 {
-    /// <summary>Inputs per depth block of a batch product (a 128 × 64 float weight panel block is 32 KB, within L1).</summary>
+    /// <summary>Inputs per depth block of a batch product (a 128 × 64 float panel block is 32 KB, within L1).</summary>
     private const int DepthBlock = 128;
 
-    /// <summary>The transpose of a row-major [out × in] matrix (PyTorch's layout), row-major [in × out].</summary>
-    public static T[] Transpose<T>(T[] weight, int outSize, int inSize)
+    /// <summary>Columns per weight panel at the width of <typeparamref name="T"/>: the batch tile's width (four vectors where there are 32 registers, else two).</summary>
+    internal static int PanelWidth<T>()
+        where T : struct, ILanes<T> => (T.Count >= 16 ? 4 : 2) * T.Count;
+
+    /// <summary>Columns per weight panel on the active path.</summary>
+    public static int ActivePanelWidth => SimdPaths.Active switch
     {
-        var transposed = GC.AllocateUninitializedArray<T>(weight.Length);
+        SimdPath.Vector512 => PanelWidth<Lanes512>(),
+        SimdPath.Vector256 => PanelWidth<Lanes256>(),
+        SimdPath.Vector128 => PanelWidth<Lanes128>(),
+        _ => PanelWidth<LanesScalar>(),
+    };
+
+    /// <summary>
+    /// A row-major [out × in] matrix (PyTorch's layout) in panels of <paramref name="panelWidth"/>
+    /// columns: weight (p, j) at <see cref="PanelOffset"/>(j) + p · panelWidth. The last panel is
+    /// padded with zeros to the full width (never read), so every panel has the same stride.
+    /// </summary>
+    public static T[] Pack<T>(T[] weight, int outSize, int inSize, int panelWidth)
+    {
+        int panels = (outSize + panelWidth - 1) / panelWidth;
+        var packed = new T[checked(panels * panelWidth * inSize)];
         for (int j = 0; j < outSize; j++)
         {
+            nint start = PanelOffset(j, inSize, panelWidth);
             for (int p = 0; p < inSize; p++)
             {
-                transposed[(p * outSize) + j] = weight[(j * inSize) + p];
+                packed[start + ((nint)p * panelWidth)] = weight[(j * inSize) + p];
             }
         }
 
-        return transposed;
+        return packed;
     }
 
-    /// <summary>Outputs [<paramref name="j0"/>, <paramref name="j1"/>) of one embedding through a layer with float weights <paramref name="wt"/> [in × out].</summary>
+    /// <summary>Where column <paramref name="j"/>'s first weight sits in a packed matrix.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static nint PanelOffset(int j, int inSize, int panelWidth) => ((nint)(j / panelWidth) * inSize * panelWidth) + (j % panelWidth);
+
+    /// <summary>Outputs [<paramref name="j0"/>, <paramref name="j1"/>) of one embedding through a layer with float weights <paramref name="wt"/> packed by <see cref="Pack{T}"/> at <see cref="ActivePanelWidth"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row(ReadOnlySpan<float> x, float[] wt, float[] bias, Span<float> y, int inSize, int outSize, int j0, int j1)
     {
@@ -92,7 +119,7 @@ internal static class InferenceProducts
 
     /// <summary>
     /// C[i, j] for i in [0, <paramref name="m"/>), j in [0, out): rows of <paramref name="a"/>
-    /// (stride <paramref name="lda"/>) through a layer with weights <paramref name="wt"/> [in × out].
+    /// (stride <paramref name="lda"/>) through a layer with weights <paramref name="wt"/> packed at <see cref="ActivePanelWidth"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Rows(ReadOnlySpan<float> a, int lda, float[] wt, float[] bias, Span<float> c, int ldc, int m, int inSize, int outSize)
@@ -126,28 +153,40 @@ internal static class InferenceProducts
         where TW : struct, IWeightElements
     {
         // Eight column vectors per sweep over the inputs: eight independent chains hide the
-        // multiply-add latency, and each sweep reads its columns of every weight row in sequence.
+        // multiply-add latency; each vector's weights advance one panel row per input, whichever
+        // panel the vector lies in (a vector never straddles two: panels are whole vectors wide).
         int width = T.Count;
+        int panel = PanelWidth<T>();
+        nint stride = TW.Offset(panel);
         int j = j0;
+        for (int head = Math.Min(j1, (j0 + width - 1) / width * width); j < head; j++)
+        {
+            Unsafe.Add(ref y, j) = Column<T, TW>(ref x, ref wt, ref bias, inSize, panel, j);
+        }
+
         for (; j <= j1 - (8 * width); j += 8 * width)
         {
+            nint o0 = PanelOffset(j, inSize, panel);
+            int o1 = (int)(PanelOffset(j + width, inSize, panel) - o0), o2 = (int)(PanelOffset(j + (2 * width), inSize, panel) - o0);
+            int o3 = (int)(PanelOffset(j + (3 * width), inSize, panel) - o0), o4 = (int)(PanelOffset(j + (4 * width), inSize, panel) - o0);
+            int o5 = (int)(PanelOffset(j + (5 * width), inSize, panel) - o0), o6 = (int)(PanelOffset(j + (6 * width), inSize, panel) - o0);
+            int o7 = (int)(PanelOffset(j + (7 * width), inSize, panel) - o0);
             ref float yj = ref Unsafe.Add(ref y, j);
             ref float bj = ref Unsafe.Add(ref bias, j);
             T c0 = T.Load(ref bj, 0), c1 = T.Load(ref bj, (nuint)width), c2 = T.Load(ref bj, (nuint)(2 * width)), c3 = T.Load(ref bj, (nuint)(3 * width));
             T c4 = T.Load(ref bj, (nuint)(4 * width)), c5 = T.Load(ref bj, (nuint)(5 * width)), c6 = T.Load(ref bj, (nuint)(6 * width)), c7 = T.Load(ref bj, (nuint)(7 * width));
-            ref byte row = ref TW.At(ref wt, j);
-            nint stride = TW.Offset(outSize);
+            ref byte row = ref TW.At(ref wt, o0);
             for (int p = 0; p < inSize; p++)
             {
                 T v = T.Broadcast(Unsafe.Add(ref x, p));
                 c0 = T.MultiplyAdd(v, TW.Load<T>(ref row, 0), c0);
-                c1 = T.MultiplyAdd(v, TW.Load<T>(ref row, width), c1);
-                c2 = T.MultiplyAdd(v, TW.Load<T>(ref row, 2 * width), c2);
-                c3 = T.MultiplyAdd(v, TW.Load<T>(ref row, 3 * width), c3);
-                c4 = T.MultiplyAdd(v, TW.Load<T>(ref row, 4 * width), c4);
-                c5 = T.MultiplyAdd(v, TW.Load<T>(ref row, 5 * width), c5);
-                c6 = T.MultiplyAdd(v, TW.Load<T>(ref row, 6 * width), c6);
-                c7 = T.MultiplyAdd(v, TW.Load<T>(ref row, 7 * width), c7);
+                c1 = T.MultiplyAdd(v, TW.Load<T>(ref row, o1), c1);
+                c2 = T.MultiplyAdd(v, TW.Load<T>(ref row, o2), c2);
+                c3 = T.MultiplyAdd(v, TW.Load<T>(ref row, o3), c3);
+                c4 = T.MultiplyAdd(v, TW.Load<T>(ref row, o4), c4);
+                c5 = T.MultiplyAdd(v, TW.Load<T>(ref row, o5), c5);
+                c6 = T.MultiplyAdd(v, TW.Load<T>(ref row, o6), c6);
+                c7 = T.MultiplyAdd(v, TW.Load<T>(ref row, o7), c7);
                 row = ref Unsafe.AddByteOffset(ref row, stride);
             }
 
@@ -163,16 +202,16 @@ internal static class InferenceProducts
 
         for (; j <= j1 - (2 * width); j += 2 * width)
         {
+            nint o0 = PanelOffset(j, inSize, panel);
+            int o1 = (int)(PanelOffset(j + width, inSize, panel) - o0);
             ref float yj = ref Unsafe.Add(ref y, j);
-            ref float bj = ref Unsafe.Add(ref bias, j);
-            T c0 = T.Load(ref bj, 0), c1 = T.Load(ref bj, (nuint)width);
-            ref byte row = ref TW.At(ref wt, j);
-            nint stride = TW.Offset(outSize);
+            T c0 = T.Load(ref bias, (nuint)j), c1 = T.Load(ref bias, (nuint)(j + width));
+            ref byte row = ref TW.At(ref wt, o0);
             for (int p = 0; p < inSize; p++)
             {
                 T v = T.Broadcast(Unsafe.Add(ref x, p));
                 c0 = T.MultiplyAdd(v, TW.Load<T>(ref row, 0), c0);
-                c1 = T.MultiplyAdd(v, TW.Load<T>(ref row, width), c1);
+                c1 = T.MultiplyAdd(v, TW.Load<T>(ref row, o1), c1);
                 row = ref Unsafe.AddByteOffset(ref row, stride);
             }
 
@@ -180,34 +219,59 @@ internal static class InferenceProducts
             T.Store(c1, ref yj, (nuint)width);
         }
 
-        for (; j < j1; j++)
+        for (; j <= j1 - width; j += width)
         {
-            float sum = Unsafe.Add(ref bias, j);
+            T c0 = T.Load(ref bias, (nuint)j);
+            ref byte row = ref TW.At(ref wt, PanelOffset(j, inSize, panel));
             for (int p = 0; p < inSize; p++)
             {
-                sum = T.MultiplyAdd(Unsafe.Add(ref x, p), TW.Scalar(ref wt, ((nint)p * outSize) + j), sum);
+                c0 = T.MultiplyAdd(T.Broadcast(Unsafe.Add(ref x, p)), TW.Load<T>(ref row, 0), c0);
+                row = ref Unsafe.AddByteOffset(ref row, stride);
             }
 
-            Unsafe.Add(ref y, j) = sum;
+            T.Store(c0, ref y, (nuint)j);
         }
+
+        for (; j < j1; j++)
+        {
+            Unsafe.Add(ref y, j) = Column<T, TW>(ref x, ref wt, ref bias, inSize, panel, j);
+        }
+    }
+
+    /// <summary>Output <paramref name="j"/> alone, in the same chain as a vector lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Column<T, TW>(ref float x, ref byte wt, ref float bias, int inSize, int panel, int j)
+        where T : struct, ILanes<T>
+        where TW : struct, IWeightElements
+    {
+        float sum = Unsafe.Add(ref bias, j);
+        nint offset = PanelOffset(j, inSize, panel);
+        for (int p = 0; p < inSize; p++)
+        {
+            sum = T.MultiplyAdd(Unsafe.Add(ref x, p), TW.Scalar(ref wt, offset), sum);
+            offset += panel;
+        }
+
+        return sum;
     }
 
     /// <summary>Many rows, at the width of <typeparamref name="T"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Rows<T>(ref float a, int lda, ref float wt, ref float bias, ref float c, int ldc, int m, int inSize, int outSize)
+    internal static void Rows<T>(ref float a, int lda, ref float wp, ref float bias, ref float c, int ldc, int m, int inSize, int outSize)
         where T : struct, ILanes<T>
     {
-        // Panels of columns outermost, then depth blocks, then tiles of six rows: a panel's depth
-        // block is read from L1 by every tile. Where the registers allow (AVX-512's 32), panels of
-        // four vectors (24 accumulators); else two (12 of 16 registers). Layer widths that are
+        // Panels outermost, then depth blocks, then tiles of six rows: a panel's depth block is
+        // read from L1 by every tile. Where the registers allow (AVX-512's 32), panels of four
+        // vectors (24 accumulators); else two (12 of 16 registers). Layer widths that are
         // multiples of 64 leave no remainder on either.
         int width = T.Count;
         bool wide = T.Count >= 16;
         const int tileRows = 6;
-        int panel = (wide ? 4 : 2) * width;
+        int panel = PanelWidth<T>();
         int j = 0;
         for (; j <= outSize - panel; j += panel)
         {
+            ref float w = ref Unsafe.Add(ref wp, PanelOffset(j, inSize, panel));
             for (int p0 = 0; p0 < inSize; p0 += DepthBlock)
             {
                 int p1 = Math.Min(inSize, p0 + DepthBlock);
@@ -216,11 +280,11 @@ internal static class InferenceProducts
                 {
                     if (wide)
                     {
-                        Tile6x4<T>(ref Unsafe.Add(ref a, i * lda), lda, ref wt, outSize, ref bias, ref Unsafe.Add(ref c, i * ldc), ldc, j, p0, p1);
+                        Tile6x4<T>(ref Unsafe.Add(ref a, i * lda), lda, ref w, panel, ref bias, ref Unsafe.Add(ref c, i * ldc), ldc, j, p0, p1);
                     }
                     else
                     {
-                        Tile6x2<T>(ref Unsafe.Add(ref a, i * lda), lda, ref wt, outSize, ref bias, ref Unsafe.Add(ref c, i * ldc), ldc, j, p0, p1);
+                        Tile6x2<T>(ref Unsafe.Add(ref a, i * lda), lda, ref w, panel, ref bias, ref Unsafe.Add(ref c, i * ldc), ldc, j, p0, p1);
                     }
                 }
 
@@ -228,13 +292,14 @@ internal static class InferenceProducts
                 {
                     for (int v = 0; v < panel; v += width)
                     {
-                        Tile1x1<T>(ref Unsafe.Add(ref a, i * lda), ref wt, outSize, ref bias, ref Unsafe.Add(ref c, i * ldc), j + v, p0, p1);
+                        Tile1x1<T>(ref Unsafe.Add(ref a, i * lda), ref Unsafe.Add(ref w, v), panel, ref bias, ref Unsafe.Add(ref c, i * ldc), j + v, p0, p1);
                     }
                 }
             }
         }
 
-        // Remaining whole vectors, then remaining columns, row by row (each sweeps the full depth).
+        // The last, partial panel: whole vectors, then single columns, row by row (each sweeps the full depth).
+        ref float last = ref Unsafe.Add(ref wp, PanelOffset(j, inSize, panel));
         for (int i = 0; i < m; i++)
         {
             ref float ai = ref Unsafe.Add(ref a, i * lda);
@@ -242,15 +307,16 @@ internal static class InferenceProducts
             int jv = j;
             for (; jv <= outSize - width; jv += width)
             {
-                Tile1x1<T>(ref ai, ref wt, outSize, ref bias, ref ci, jv, 0, inSize);
+                Tile1x1<T>(ref ai, ref Unsafe.Add(ref last, jv - j), panel, ref bias, ref ci, jv, 0, inSize);
             }
 
             for (; jv < outSize; jv++)
             {
                 float sum = Unsafe.Add(ref bias, jv);
+                ref float wj = ref Unsafe.Add(ref last, jv - j);
                 for (int p = 0; p < inSize; p++)
                 {
-                    sum = T.MultiplyAdd(Unsafe.Add(ref ai, p), Unsafe.Add(ref wt, ((nint)p * outSize) + jv), sum);
+                    sum = T.MultiplyAdd(Unsafe.Add(ref ai, p), Unsafe.Add(ref wj, (nint)p * panel), sum);
                 }
 
                 Unsafe.Add(ref ci, jv) = sum;
@@ -258,14 +324,14 @@ internal static class InferenceProducts
         }
     }
 
-    /// <summary>One row, one vector of columns from <paramref name="j"/>, depth [p0, p1): from the bias when p0 is 0, else from C.</summary>
+    /// <summary>One row, one vector of columns from <paramref name="j"/> (weights from <paramref name="wj"/>, stride <paramref name="ldw"/>), depth [p0, p1): from the bias when p0 is 0, else from C.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile1x1<T>(ref float a, ref float wt, int ldw, ref float bias, ref float row, int j, int p0, int p1)
+    private static void Tile1x1<T>(ref float a, ref float wj, int ldw, ref float bias, ref float row, int j, int p0, int p1)
         where T : struct, ILanes<T>
     {
         ref float cj = ref Unsafe.Add(ref row, j);
         T acc = p0 == 0 ? T.Load(ref bias, (nuint)j) : T.Load(ref cj, 0);
-        ref float w = ref Unsafe.Add(ref wt, ((nint)p0 * ldw) + j);
+        ref float w = ref Unsafe.Add(ref wj, (nint)p0 * ldw);
         for (int p = p0; p < p1; p++)
         {
             acc = T.MultiplyAdd(T.Broadcast(Unsafe.Add(ref a, p)), T.Load(ref w, 0), acc);
@@ -275,9 +341,9 @@ internal static class InferenceProducts
         T.Store(acc, ref cj, 0);
     }
 
-    /// <summary>Six rows × two vectors of columns from <paramref name="j"/>, depth [p0, p1): twelve accumulators.</summary>
+    /// <summary>Six rows × the two vectors of a panel (columns from <paramref name="j"/>), depth [p0, p1): twelve accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile6x2<T>(ref float a0, int lda, ref float wt, int ldw, ref float bias, ref float row0, int ldc, int j, int p0, int p1)
+    private static void Tile6x2<T>(ref float a0, int lda, ref float panel, int ldw, ref float bias, ref float row0, int ldc, int j, int p0, int p1)
         where T : struct, ILanes<T>
     {
         nuint n = (nuint)T.Count;
@@ -314,7 +380,7 @@ internal static class InferenceProducts
             c51 = T.Load(ref r5, n);
         }
 
-        ref float w = ref Unsafe.Add(ref wt, ((nint)p0 * ldw) + j);
+        ref float w = ref Unsafe.Add(ref panel, (nint)p0 * ldw);
         for (int p = p0; p < p1; p++)
         {
             T w0 = T.Load(ref w, 0);
@@ -354,9 +420,9 @@ internal static class InferenceProducts
         T.Store(c51, ref r5, n);
     }
 
-    /// <summary>Six rows × four vectors of columns from <paramref name="j"/>, depth [p0, p1): 24 accumulators (needs 32 vector registers).</summary>
+    /// <summary>Six rows × the four vectors of a panel (columns from <paramref name="j"/>), depth [p0, p1): 24 accumulators (needs 32 vector registers).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile6x4<T>(ref float a0, int lda, ref float wt, int ldw, ref float bias, ref float row0, int ldc, int j, int p0, int p1)
+    private static void Tile6x4<T>(ref float a0, int lda, ref float panel, int ldw, ref float bias, ref float row0, int ldc, int j, int p0, int p1)
         where T : struct, ILanes<T>
     {
         nuint n = (nuint)T.Count, n2 = 2 * n, n3 = 3 * n;
@@ -380,7 +446,7 @@ internal static class InferenceProducts
             c50 = T.Load(ref r, 0); c51 = T.Load(ref r, n); c52 = T.Load(ref r, n2); c53 = T.Load(ref r, n3);
         }
 
-        ref float w = ref Unsafe.Add(ref wt, ((nint)p0 * ldw) + j);
+        ref float w = ref Unsafe.Add(ref panel, (nint)p0 * ldw);
         ref float x0 = ref Unsafe.Add(ref a0, p0);
         nint s = lda;
         for (int p = p0; p < p1; p++)

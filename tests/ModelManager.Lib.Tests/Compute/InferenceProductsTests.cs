@@ -8,7 +8,7 @@ using NUnit.Framework;
 namespace AgeGroupAnomaly.Tests.Compute;
 
 /// <summary>
-/// The inference kernel's products over transposed weights, on every SIMD path this processor
+/// The inference kernel's products over weights packed in column panels, on every SIMD path this processor
 /// reaches: each equals the definition, a batch equals one row at a time bit for bit (whatever
 /// tile, remainder or column range computed an output), and paths agree with each other.
 /// </summary>
@@ -25,9 +25,9 @@ public sealed class InferenceProductsTests
     public void Rows_OnEveryReachablePath_EqualTheDefinition_AndOneRowAtATimeBitForBit(int m, int inSize, int outSize)
     {
         float[] a = Random(m * inSize, 1), weight = Random(outSize * inSize, 2), bias = Random(outSize, 3);
-        float[] wt = InferenceProducts.Transpose(weight, outSize, inSize);
-        foreach ((string name, RowsProduct rows, RowProduct row) in Reachable())
+        foreach ((string name, int panelWidth, RowsProduct rows, RowProduct row) in Reachable())
         {
+            float[] wt = InferenceProducts.Pack(weight, outSize, inSize, panelWidth);
             float[] batch = new float[m * outSize];
             rows(a, inSize, wt, bias, batch, outSize, m, inSize, outSize);
             for (int i = 0; i < m; i++)
@@ -51,11 +51,13 @@ public sealed class InferenceProductsTests
 
     [TestCase(37, 71, 13, 40)]
     [TestCase(256, 832, 416, 832)]
+    [TestCase(64, 200, 3, 197)]
     public void Row_ForAColumnRange_EqualsThoseColumnsOfTheWholeRow(int inSize, int outSize, int j0, int j1)
     {
-        float[] x = Random(inSize, 4), wt = Random(inSize * outSize, 5), bias = Random(outSize, 6);
-        foreach ((string name, RowsProduct _, RowProduct row) in Reachable())
+        float[] x = Random(inSize, 4), weight = Random(inSize * outSize, 5), bias = Random(outSize, 6);
+        foreach ((string name, int panelWidth, RowsProduct _, RowProduct row) in Reachable())
         {
+            float[] wt = InferenceProducts.Pack(weight, outSize, inSize, panelWidth);
             float[] whole = new float[outSize], part = new float[outSize];
             row(x, wt, bias, whole, inSize, outSize, 0, outSize);
             row(x, wt, bias, part, inSize, outSize, j0, j1);
@@ -69,8 +71,9 @@ public sealed class InferenceProductsTests
     {
         const int inSize = 45, outSize = 150;
         float[] x = Random(inSize, 7), bias = Random(outSize, 8);
-        ushort[] compact = [.. Random(inSize * outSize, 9).Select(BFloat16.FromSingle)];
-        float[] widened = [.. compact.Select(BFloat16.ToSingle)];
+        ushort[] rounded = [.. Random(inSize * outSize, 9).Select(BFloat16.FromSingle)];
+        ushort[] compact = InferenceProducts.Pack(rounded, outSize, inSize, InferenceProducts.ActivePanelWidth);
+        float[] widened = InferenceProducts.Pack([.. rounded.Select(BFloat16.ToSingle)], outSize, inSize, InferenceProducts.ActivePanelWidth);
         float[] fromCompact = new float[outSize], fromFloat = new float[outSize];
 
         InferenceProducts.Row(x, compact, bias, fromCompact, inSize, outSize, 0, outSize);
@@ -80,33 +83,36 @@ public sealed class InferenceProductsTests
     }
 
     [Test]
-    public void Transpose_PutsEachInputsWeightsInARow()
+    public void Pack_PutsEachPanelsColumnsSideBySide_InputAfterInput_AndPadsTheLastPanel()
     {
-        float[] weight = [1, 2, 3, 4, 5, 6]; // 2 outputs × 3 inputs
+        float[] weight = [1, 2, 3, 4, 5, 6, 7, 8, 9]; // 3 outputs × 3 inputs
 
-        InferenceProducts.Transpose(weight, 2, 3).Should().Equal(1, 4, 2, 5, 3, 6);
+        InferenceProducts.Pack(weight, 3, 3, 2).Should().Equal(
+            1, 4, 2, 5, 3, 6, // panel of outputs 0 and 1: input 0, input 1, input 2
+            7, 0, 8, 0, 9, 0); // output 2, padded
+        InferenceProducts.PanelOffset(2, 3, 2).Should().Be(6);
     }
 
     private delegate void RowsProduct(ReadOnlySpan<float> a, int lda, float[] wt, float[] bias, Span<float> c, int ldc, int m, int inSize, int outSize);
 
     private delegate void RowProduct(ReadOnlySpan<float> x, float[] wt, float[] bias, Span<float> y, int inSize, int outSize, int j0, int j1);
 
-    private static IEnumerable<(string Name, RowsProduct Rows, RowProduct Row)> Reachable()
+    private static IEnumerable<(string Name, int PanelWidth, RowsProduct Rows, RowProduct Row)> Reachable()
     {
-        yield return ("Scalar", RowsOn<LanesScalar>, RowOn<LanesScalar>);
+        yield return ("Scalar", InferenceProducts.PanelWidth<LanesScalar>(), RowsOn<LanesScalar>, RowOn<LanesScalar>);
         if (Vector128.IsHardwareAccelerated)
         {
-            yield return ("Vector128", RowsOn<Lanes128>, RowOn<Lanes128>);
+            yield return ("Vector128", InferenceProducts.PanelWidth<Lanes128>(), RowsOn<Lanes128>, RowOn<Lanes128>);
         }
 
         if (Vector256.IsHardwareAccelerated)
         {
-            yield return ("Vector256", RowsOn<Lanes256>, RowOn<Lanes256>);
+            yield return ("Vector256", InferenceProducts.PanelWidth<Lanes256>(), RowsOn<Lanes256>, RowOn<Lanes256>);
         }
 
         if (Vector512.IsHardwareAccelerated)
         {
-            yield return ("Vector512", RowsOn<Lanes512>, RowOn<Lanes512>);
+            yield return ("Vector512", InferenceProducts.PanelWidth<Lanes512>(), RowsOn<Lanes512>, RowOn<Lanes512>);
         }
     }
 
