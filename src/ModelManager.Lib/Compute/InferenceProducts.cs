@@ -342,22 +342,17 @@ internal static class InferenceProducts
     }
 
     /// <summary>Six rows × the two vectors of a panel (columns from <paramref name="j"/>), depth [p0, p1): twelve accumulators.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <remarks>
+    /// Compiled on its own, fully optimised from the first call (as <see cref="Tile6x4{T}"/>): inlined
+    /// into <see cref="Rows{T}"/> it shared AVX2's sixteen registers and the general registers with
+    /// the caller's loops, which spilled a row address to the stack inside the depth loop.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile6x2<T>(ref float a0, int lda, ref float panel, int ldw, ref float bias, ref float row0, int ldc, int j, int p0, int p1)
         where T : struct, ILanes<T>
     {
         nuint n = (nuint)T.Count;
-        ref float a1 = ref Unsafe.Add(ref a0, lda);
-        ref float a2 = ref Unsafe.Add(ref a1, lda);
-        ref float a3 = ref Unsafe.Add(ref a2, lda);
-        ref float a4 = ref Unsafe.Add(ref a3, lda);
-        ref float a5 = ref Unsafe.Add(ref a4, lda);
         ref float r0 = ref Unsafe.Add(ref row0, j);
-        ref float r1 = ref Unsafe.Add(ref r0, ldc);
-        ref float r2 = ref Unsafe.Add(ref r1, ldc);
-        ref float r3 = ref Unsafe.Add(ref r2, ldc);
-        ref float r4 = ref Unsafe.Add(ref r3, ldc);
-        ref float r5 = ref Unsafe.Add(ref r4, ldc);
         T c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
         if (p0 == 0)
         {
@@ -366,62 +361,59 @@ internal static class InferenceProducts
         }
         else
         {
-            c00 = T.Load(ref r0, 0);
-            c01 = T.Load(ref r0, n);
-            c10 = T.Load(ref r1, 0);
-            c11 = T.Load(ref r1, n);
-            c20 = T.Load(ref r2, 0);
-            c21 = T.Load(ref r2, n);
-            c30 = T.Load(ref r3, 0);
-            c31 = T.Load(ref r3, n);
-            c40 = T.Load(ref r4, 0);
-            c41 = T.Load(ref r4, n);
-            c50 = T.Load(ref r5, 0);
-            c51 = T.Load(ref r5, n);
+            ref float r = ref r0;
+            c00 = T.Load(ref r, 0); c01 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
+            c10 = T.Load(ref r, 0); c11 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
+            c20 = T.Load(ref r, 0); c21 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
+            c30 = T.Load(ref r, 0); c31 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
+            c40 = T.Load(ref r, 0); c41 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
+            c50 = T.Load(ref r, 0); c51 = T.Load(ref r, n);
         }
 
         ref float w = ref Unsafe.Add(ref panel, (nint)p0 * ldw);
+        ref float x0 = ref Unsafe.Add(ref a0, p0);
+        nint s = lda;
         for (int p = p0; p < p1; p++)
         {
             T w0 = T.Load(ref w, 0);
             T w1 = T.Load(ref w, n);
-            T x = T.Broadcast(Unsafe.Add(ref a0, p));
+            T x = T.Broadcast(x0);
             c00 = T.MultiplyAdd(x, w0, c00);
             c01 = T.MultiplyAdd(x, w1, c01);
-            x = T.Broadcast(Unsafe.Add(ref a1, p));
+            x = T.Broadcast(Unsafe.Add(ref x0, s));
             c10 = T.MultiplyAdd(x, w0, c10);
             c11 = T.MultiplyAdd(x, w1, c11);
-            x = T.Broadcast(Unsafe.Add(ref a2, p));
+            x = T.Broadcast(Unsafe.Add(ref x0, 2 * s));
             c20 = T.MultiplyAdd(x, w0, c20);
             c21 = T.MultiplyAdd(x, w1, c21);
-            x = T.Broadcast(Unsafe.Add(ref a3, p));
+            x = T.Broadcast(Unsafe.Add(ref x0, 3 * s));
             c30 = T.MultiplyAdd(x, w0, c30);
             c31 = T.MultiplyAdd(x, w1, c31);
-            x = T.Broadcast(Unsafe.Add(ref a4, p));
+            x = T.Broadcast(Unsafe.Add(ref x0, 4 * s));
             c40 = T.MultiplyAdd(x, w0, c40);
             c41 = T.MultiplyAdd(x, w1, c41);
-            x = T.Broadcast(Unsafe.Add(ref a5, p));
+            x = T.Broadcast(Unsafe.Add(ref x0, 5 * s));
             c50 = T.MultiplyAdd(x, w0, c50);
             c51 = T.MultiplyAdd(x, w1, c51);
             w = ref Unsafe.Add(ref w, ldw);
+            x0 = ref Unsafe.Add(ref x0, 1);
         }
 
-        T.Store(c00, ref r0, 0);
-        T.Store(c01, ref r0, n);
-        T.Store(c10, ref r1, 0);
-        T.Store(c11, ref r1, n);
-        T.Store(c20, ref r2, 0);
-        T.Store(c21, ref r2, n);
-        T.Store(c30, ref r3, 0);
-        T.Store(c31, ref r3, n);
-        T.Store(c40, ref r4, 0);
-        T.Store(c41, ref r4, n);
-        T.Store(c50, ref r5, 0);
-        T.Store(c51, ref r5, n);
+        ref float o = ref r0;
+        T.Store(c00, ref o, 0); T.Store(c01, ref o, n); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c10, ref o, 0); T.Store(c11, ref o, n); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c20, ref o, 0); T.Store(c21, ref o, n); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c30, ref o, 0); T.Store(c31, ref o, n); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c40, ref o, 0); T.Store(c41, ref o, n); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c50, ref o, 0); T.Store(c51, ref o, n);
     }
 
     /// <summary>Six rows × the four vectors of a panel (columns from <paramref name="j"/>), depth [p0, p1): 24 accumulators (needs 32 vector registers).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <remarks>
+    /// Too large for the JIT to inline, so it is compiled optimised from its first call: left to the
+    /// JIT's tiers, a process's first batches ran it unoptimised (its multiply-adds as calls).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile6x4<T>(ref float a0, int lda, ref float panel, int ldw, ref float bias, ref float row0, int ldc, int j, int p0, int p1)
         where T : struct, ILanes<T>
     {
