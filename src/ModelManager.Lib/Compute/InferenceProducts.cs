@@ -45,6 +45,7 @@ internal static class InferenceProducts
     /// columns: weight (p, j) at <see cref="PanelOffset"/>(j) + p · panelWidth. The last panel is
     /// padded with zeros to the full width (never read), so every panel has the same stride.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per model load: never left to the JIT's tiers
     public static T[] Pack<T>(T[] weight, int outSize, int inSize, int panelWidth)
     {
         int panels = (outSize + panelWidth - 1) / panelWidth;

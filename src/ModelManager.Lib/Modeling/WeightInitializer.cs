@@ -23,6 +23,7 @@ internal static class WeightInitializer
         return new ModelWeights(architecture, layers);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per training: never left to the JIT's tiers
     private static float[] Uniform(Xoshiro256StarStar random, int count, double bound)
     {
         var values = new float[count];

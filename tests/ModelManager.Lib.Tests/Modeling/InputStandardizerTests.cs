@@ -20,6 +20,44 @@ public sealed class InputStandardizerTests
         s.Scale.ToArray().Should().Equal([1f, 10f, 2f], "the median std is 2, so the floor (1) changes nothing here");
     }
 
+    [TestCase(1)]
+    [TestCase(37)]
+    [TestCase(832)]
+    public void Fit_OnManyRows_EqualsTheScalarTwoPassFormulaBitForBit(int dimension)
+    {
+        // The fit sums a vector of features at a time; each lane must be the scalar loop's value.
+        var rng = new Random(dimension);
+        const int count = 203;
+        float[] rows = [.. Enumerable.Range(0, count * dimension).Select(_ => (float)((rng.NextDouble() * 40) - 7))];
+        double[] mean = new double[dimension], variance = new double[dimension];
+        for (int r = 0; r < count; r++)
+        {
+            for (int j = 0; j < dimension; j++)
+            {
+                mean[j] += rows[(r * dimension) + j];
+            }
+        }
+
+        for (int j = 0; j < dimension; j++)
+        {
+            mean[j] /= count;
+        }
+
+        for (int r = 0; r < count; r++)
+        {
+            for (int j = 0; j < dimension; j++)
+            {
+                double delta = rows[(r * dimension) + j] - mean[j];
+                variance[j] += delta * delta;
+            }
+        }
+
+        InputStandardizer s = InputStandardizer.Fit(rows, dimension);
+
+        s.Mean.ToArray().Should().Equal(mean.Select(m => (float)m));
+        s.Scale.ToArray().Should().Equal(variance.Select(v => (float)Math.Sqrt(v / count)), "uniform draws keep every std above half the median");
+    }
+
     [Test]
     public void Fit_AConstantFeature_GetsTheFloorNotAZeroScale()
     {
