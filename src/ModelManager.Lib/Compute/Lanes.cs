@@ -34,6 +34,12 @@ internal static class SimdPaths
         : Vector128.IsHardwareAccelerated ? SimdPath.Vector128
         : SimdPath.Scalar;
 
+    /// <summary>
+    /// Whether the JIT has 32 vector registers (AVX-512's EVEX encoding, ARM64), so a kernel may
+    /// keep sixteen accumulators at any width; 16 on AVX2 and SSE.
+    /// </summary>
+    public static bool ThirtyTwoRegisters => Vector512.IsHardwareAccelerated || AdvSimd.Arm64.IsSupported;
+
     /// <summary>Floats per vector on the active path (2 for the scalar path's two lanes).</summary>
     public static int Width => Active switch
     {

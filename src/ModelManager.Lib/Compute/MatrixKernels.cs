@@ -22,6 +22,9 @@ internal static class MatrixKernels
 {
     private const int DepthBlock = 128;
 
+    /// <summary>Bytes of A rows a block of <see cref="MultiplyTransposed{T}"/> keeps in L1 beside a quad of B rows (L1 holds 32–48 KB).</summary>
+    private const int L1RowBytes = 24 * 1024;
+
     /// <summary>Columns of one strip of <see cref="Multiply"/> (two vectors): column ranges aligned to it keep every strip whole.</summary>
     public static int StripWidth => 2 * SimdPaths.Width;
 
@@ -118,38 +121,47 @@ internal static class MatrixKernels
     internal static void MultiplyTransposed<T>(ref float ar, int lda, ref float br, int ldb, ref float biasr, ref float cr, int ldc, int m, int depth, int j0, int j1)
         where T : struct, ILanes<T>
     {
-        // Quads of B rows outermost (they stay in L1), groups of A rows inside: four rows where the
-        // registers allow it (AVX-512's 32: sixteen accumulators), else three (twelve of sixteen).
-        // Each A load feeds four multiply-adds, so the rows of A, re-read from L2 for every quad,
-        // cost little. Smaller tiles and plain dot products take the remaining rows: same order per element.
-        int j = j0;
-        for (; j <= j1 - 4; j += 4)
+        // Blocks of A rows outermost, sized to stay in L1 (rows of 832 floats, 32 of them, do not:
+        // re-read from L2 for every quad of B they ran at a third of the multiply-add rate); quads of
+        // B rows inside, read once per block; tiles of four rows where there are 32 vector registers
+        // (sixteen accumulators; also for training's 256-bit products on AVX-512), else three
+        // (twelve of sixteen). Smaller tiles and plain dot
+        // products take the remaining rows: the same order per element.
+        bool fourRows = T.Count >= 16 || SimdPaths.ThirtyTwoRegisters;
+        int tileRows = fourRows ? 4 : 3;
+        int block = Math.Max(1, L1RowBytes / (Math.Max(depth, 1) * sizeof(float)) / tileRows) * tileRows;
+        for (int i0 = 0; i0 < m; i0 += block)
         {
-            ref float b0 = ref Unsafe.Add(ref br, j * ldb);
-            ref float biasj = ref Unsafe.Add(ref biasr, j);
-            int i = 0;
-            if (T.Count >= 16)
+            int i1 = Math.Min(m, i0 + block);
+            for (int j = j0; j <= j1 - 4; j += 4)
             {
-                for (; i <= m - 4; i += 4)
+                ref float b0 = ref Unsafe.Add(ref br, j * ldb);
+                ref float biasj = ref Unsafe.Add(ref biasr, j);
+                int i = i0;
+                if (fourRows)
                 {
-                    Tile4x4<T>(ref Unsafe.Add(ref ar, i * lda), lda, ref b0, ldb, depth, ref biasj, ref Unsafe.Add(ref cr, (i * ldc) + j), ldc);
+                    for (; i <= i1 - 4; i += 4)
+                    {
+                        Tile4x4<T>(ref Unsafe.Add(ref ar, i * lda), lda, ref b0, ldb, depth, ref biasj, ref Unsafe.Add(ref cr, (i * ldc) + j), ldc);
+                    }
                 }
-            }
 
-            for (; i <= m - 3; i += 3)
-            {
-                Tile3x4<T>(ref Unsafe.Add(ref ar, i * lda), lda, ref b0, ldb, depth, ref biasj, ref Unsafe.Add(ref cr, (i * ldc) + j), ldc);
-            }
+                for (; i <= i1 - 3; i += 3)
+                {
+                    Tile3x4<T>(ref Unsafe.Add(ref ar, i * lda), lda, ref b0, ldb, depth, ref biasj, ref Unsafe.Add(ref cr, (i * ldc) + j), ldc);
+                }
 
-            for (; i < m; i++)
-            {
-                ref float ai = ref Unsafe.Add(ref ar, i * lda);
-                (float s0, float s1, float s2, float s3) = Dot4<T>(ref ai, ref b0, ldb, depth);
-                Store4(ref Unsafe.Add(ref cr, (i * ldc) + j), s0, s1, s2, s3, ref biasj);
+                for (; i < i1; i++)
+                {
+                    ref float ai = ref Unsafe.Add(ref ar, i * lda);
+                    (float s0, float s1, float s2, float s3) = Dot4<T>(ref ai, ref b0, ldb, depth);
+                    Store4(ref Unsafe.Add(ref cr, (i * ldc) + j), s0, s1, s2, s3, ref biasj);
+                }
             }
         }
 
-        for (; j < j1; j++)
+        int jr = j0 + ((j1 - j0) / 4 * 4);
+        for (int j = jr; j < j1; j++)
         {
             for (int i = 0; i < m; i++)
             {
@@ -204,91 +216,95 @@ internal static class MatrixKernels
     }
 
     /// <summary>Rows a0 … a0 + 3·lda of C, columns j … j + 3: sixteen accumulators (needs 32 vector registers).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <remarks>
+    /// The tiles are compiled on their own, optimised from the first call, with one address and a
+    /// stride per operand: inlined into the column loop they ran short of general registers and
+    /// re-read three weight-row addresses from the stack at every step of depth.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile4x4<T>(ref float a0, int lda, ref float b0, int ldb, int depth, ref float bias, ref float row, int ldc)
         where T : struct, ILanes<T>
     {
-        ref float a1 = ref Unsafe.Add(ref a0, lda);
-        ref float a2 = ref Unsafe.Add(ref a1, lda);
-        ref float a3 = ref Unsafe.Add(ref a2, lda);
-        ref float b1 = ref Unsafe.Add(ref b0, ldb);
-        ref float b2 = ref Unsafe.Add(ref b1, ldb);
-        ref float b3 = ref Unsafe.Add(ref b2, ldb);
+        nint sa = lda, sb = ldb;
         T c00 = T.Zero, c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
         T c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        ref float a = ref a0;
+        ref float b = ref b0;
         int p = 0;
         for (; p <= depth - T.Count; p += T.Count)
         {
-            T x0 = T.Load(ref a0, (nuint)p);
-            T x1 = T.Load(ref a1, (nuint)p);
-            T x2 = T.Load(ref a2, (nuint)p);
-            T x3 = T.Load(ref a3, (nuint)p);
-            T w = T.Load(ref b0, (nuint)p);
+            T x0 = T.Load(ref a, 0);
+            T x1 = T.Load(ref Unsafe.Add(ref a, sa), 0);
+            T x2 = T.Load(ref Unsafe.Add(ref a, 2 * sa), 0);
+            T x3 = T.Load(ref Unsafe.Add(ref a, 3 * sa), 0);
+            T w = T.Load(ref b, 0);
             c00 = T.MultiplyAdd(x0, w, c00);
             c10 = T.MultiplyAdd(x1, w, c10);
             c20 = T.MultiplyAdd(x2, w, c20);
             c30 = T.MultiplyAdd(x3, w, c30);
-            w = T.Load(ref b1, (nuint)p);
+            w = T.Load(ref Unsafe.Add(ref b, sb), 0);
             c01 = T.MultiplyAdd(x0, w, c01);
             c11 = T.MultiplyAdd(x1, w, c11);
             c21 = T.MultiplyAdd(x2, w, c21);
             c31 = T.MultiplyAdd(x3, w, c31);
-            w = T.Load(ref b2, (nuint)p);
+            w = T.Load(ref Unsafe.Add(ref b, 2 * sb), 0);
             c02 = T.MultiplyAdd(x0, w, c02);
             c12 = T.MultiplyAdd(x1, w, c12);
             c22 = T.MultiplyAdd(x2, w, c22);
             c32 = T.MultiplyAdd(x3, w, c32);
-            w = T.Load(ref b3, (nuint)p);
+            w = T.Load(ref Unsafe.Add(ref b, 3 * sb), 0);
             c03 = T.MultiplyAdd(x0, w, c03);
             c13 = T.MultiplyAdd(x1, w, c13);
             c23 = T.MultiplyAdd(x2, w, c23);
             c33 = T.MultiplyAdd(x3, w, c33);
+            a = ref Unsafe.Add(ref a, T.Count);
+            b = ref Unsafe.Add(ref b, T.Count);
         }
 
         RowTail<T>(ref a0, ref b0, ldb, p, depth, c00, c01, c02, c03, ref bias, ref row);
-        RowTail<T>(ref a1, ref b0, ldb, p, depth, c10, c11, c12, c13, ref bias, ref Unsafe.Add(ref row, ldc));
-        RowTail<T>(ref a2, ref b0, ldb, p, depth, c20, c21, c22, c23, ref bias, ref Unsafe.Add(ref row, 2 * ldc));
-        RowTail<T>(ref a3, ref b0, ldb, p, depth, c30, c31, c32, c33, ref bias, ref Unsafe.Add(ref row, 3 * ldc));
+        RowTail<T>(ref Unsafe.Add(ref a0, sa), ref b0, ldb, p, depth, c10, c11, c12, c13, ref bias, ref Unsafe.Add(ref row, ldc));
+        RowTail<T>(ref Unsafe.Add(ref a0, 2 * sa), ref b0, ldb, p, depth, c20, c21, c22, c23, ref bias, ref Unsafe.Add(ref row, 2 * ldc));
+        RowTail<T>(ref Unsafe.Add(ref a0, 3 * sa), ref b0, ldb, p, depth, c30, c31, c32, c33, ref bias, ref Unsafe.Add(ref row, 3 * ldc));
     }
 
     /// <summary>Rows a0, a0 + lda, a0 + 2·lda of C, columns j … j + 3: twelve accumulators, each load of A feeding four multiply-adds and each load of B three.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile3x4<T>(ref float a0, int lda, ref float b0, int ldb, int depth, ref float bias, ref float row, int ldc)
         where T : struct, ILanes<T>
     {
-        ref float a1 = ref Unsafe.Add(ref a0, lda);
-        ref float a2 = ref Unsafe.Add(ref a1, lda);
-        ref float b1 = ref Unsafe.Add(ref b0, ldb);
-        ref float b2 = ref Unsafe.Add(ref b1, ldb);
-        ref float b3 = ref Unsafe.Add(ref b2, ldb);
+        nint sa = lda, sb = ldb;
         T c00 = T.Zero, c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        ref float a = ref a0;
+        ref float b = ref b0;
         int p = 0;
         for (; p <= depth - T.Count; p += T.Count)
         {
-            T x0 = T.Load(ref a0, (nuint)p);
-            T x1 = T.Load(ref a1, (nuint)p);
-            T x2 = T.Load(ref a2, (nuint)p);
-            T w = T.Load(ref b0, (nuint)p);
+            T x0 = T.Load(ref a, 0);
+            T x1 = T.Load(ref Unsafe.Add(ref a, sa), 0);
+            T x2 = T.Load(ref Unsafe.Add(ref a, 2 * sa), 0);
+            T w = T.Load(ref b, 0);
             c00 = T.MultiplyAdd(x0, w, c00);
             c10 = T.MultiplyAdd(x1, w, c10);
             c20 = T.MultiplyAdd(x2, w, c20);
-            w = T.Load(ref b1, (nuint)p);
+            w = T.Load(ref Unsafe.Add(ref b, sb), 0);
             c01 = T.MultiplyAdd(x0, w, c01);
             c11 = T.MultiplyAdd(x1, w, c11);
             c21 = T.MultiplyAdd(x2, w, c21);
-            w = T.Load(ref b2, (nuint)p);
+            w = T.Load(ref Unsafe.Add(ref b, 2 * sb), 0);
             c02 = T.MultiplyAdd(x0, w, c02);
             c12 = T.MultiplyAdd(x1, w, c12);
             c22 = T.MultiplyAdd(x2, w, c22);
-            w = T.Load(ref b3, (nuint)p);
+            w = T.Load(ref Unsafe.Add(ref b, 3 * sb), 0);
             c03 = T.MultiplyAdd(x0, w, c03);
             c13 = T.MultiplyAdd(x1, w, c13);
             c23 = T.MultiplyAdd(x2, w, c23);
+            a = ref Unsafe.Add(ref a, T.Count);
+            b = ref Unsafe.Add(ref b, T.Count);
         }
 
         RowTail<T>(ref a0, ref b0, ldb, p, depth, c00, c01, c02, c03, ref bias, ref row);
-        RowTail<T>(ref a1, ref b0, ldb, p, depth, c10, c11, c12, c13, ref bias, ref Unsafe.Add(ref row, ldc));
-        RowTail<T>(ref a2, ref b0, ldb, p, depth, c20, c21, c22, c23, ref bias, ref Unsafe.Add(ref row, 2 * ldc));
+        RowTail<T>(ref Unsafe.Add(ref a0, sa), ref b0, ldb, p, depth, c10, c11, c12, c13, ref bias, ref Unsafe.Add(ref row, ldc));
+        RowTail<T>(ref Unsafe.Add(ref a0, 2 * sa), ref b0, ldb, p, depth, c20, c21, c22, c23, ref bias, ref Unsafe.Add(ref row, 2 * ldc));
     }
 
     /// <summary>One row of a tile: lane sums, the scalar tail from <paramref name="p"/>, bias, store (the order of <see cref="Dot{T}"/>).</summary>

@@ -59,6 +59,31 @@ public sealed class MatrixKernelsTests
         }
     }
 
+    // Training's forward products: however rows fall into blocks, tiles (four or three rows, by the
+    // registers) or single dot products, each element is the one dot product of its row and column.
+    [TestCase(32, 832, 24)] // several row blocks of the L1 budget, each with a tile tail
+    [TestCase(13, 300, 9)]
+    [TestCase(2, 64, 5)]
+    public void MultiplyTransposed_OnEveryReachablePath_EachElementIsItsRowsDotProductBitForBit(int m, int depth, int n)
+    {
+        float[] a = Random(m * depth, 11), b = Random(n * depth, 12), bias = Random(n, 13);
+        CheckDots<LanesScalar>(a, b, bias, m, depth, n);
+        if (System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+        {
+            CheckDots<Lanes128>(a, b, bias, m, depth, n);
+        }
+
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        {
+            CheckDots<Lanes256>(a, b, bias, m, depth, n);
+        }
+
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        {
+            CheckDots<Lanes512>(a, b, bias, m, depth, n);
+        }
+    }
+
     [Test]
     public void ColumnRanges_ComputedSeparately_EqualTheWholeProductBitForBit()
     {
@@ -87,6 +112,21 @@ public sealed class MatrixKernelsTests
         ranges[^1].End.Should().Be(70);
         ranges.Zip(ranges.Skip(1)).Should().OnlyContain(pair => pair.First.End == pair.Second.Start);
         ranges.Take(2).Should().OnlyContain(r => r.End % 16 == 0);
+    }
+
+    private static void CheckDots<T>(float[] a, float[] b, float[] bias, int m, int depth, int n)
+        where T : struct, ILanes<T>
+    {
+        float[] c = new float[m * n];
+        MatrixKernels.MultiplyTransposed<T>(ref a[0], depth, ref b[0], depth, ref bias[0], ref c[0], n, m, depth, 0, n);
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                float expected = MatrixKernels.Dot<T>(ref a[i * depth], ref b[j * depth], depth) + bias[j];
+                c[(i * n) + j].Should().Be(expected, $"{typeof(T).Name}: C[{i}, {j}]");
+            }
+        }
     }
 
     private static float[] Random(int length, int seed)
