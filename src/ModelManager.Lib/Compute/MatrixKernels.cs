@@ -25,8 +25,8 @@ internal static class MatrixKernels
     /// <summary>Bytes of A rows a block of <see cref="MultiplyTransposed{T}"/> keeps in L1 beside a quad of B rows (L1 holds 32–48 KB).</summary>
     private const int L1RowBytes = 24 * 1024;
 
-    /// <summary>Columns of one strip of <see cref="Multiply"/> (two vectors): column ranges aligned to it keep every strip whole.</summary>
-    public static int StripWidth => 2 * SimdPaths.Width;
+    /// <summary>Columns of one strip of <see cref="Multiply"/> (four vectors with 32 registers, else two): column ranges aligned to it keep every strip whole.</summary>
+    public static int StripWidth => (SimdPaths.ThirtyTwoRegisters ? 4 : 2) * SimdPaths.Width;
 
     /// <summary>
     /// C[i, j] = bias[j] + Σ_p A[i, p] · B[j, p] for i in [0, m), j in [j0, j1): a dense layer's
@@ -175,27 +175,22 @@ internal static class MatrixKernels
     internal static void Multiply<T>(ref float ar, int aRowStride, int aDepthStride, ref float br, int ldb, ref float cr, int ldc, int m, int depth, int j0, int j1)
         where T : struct, ILanes<T>
     {
-        // Column strips (two vectors wide) outermost, and depth in blocks: one block of a strip of B
-        // stays in L1 for every row block. Later depth blocks continue each element's sum from the
-        // stored partial, so the blocking does not change any result.
-        int width = 2 * T.Count;
+        // Column strips outermost (four vectors wide where there are 32 registers, then two), and
+        // depth in blocks: one block of a strip of B stays in L1 for every row block. Later depth
+        // blocks continue each element's sum from the stored partial, so neither the blocking nor
+        // the strip width changes any result.
         int j = j0;
-        for (; j <= j1 - width; j += width)
+        if (SimdPaths.ThirtyTwoRegisters)
         {
-            for (int p0 = 0; p0 < depth; p0 += DepthBlock)
+            for (; j <= j1 - (4 * T.Count); j += 4 * T.Count)
             {
-                int p1 = Math.Min(depth, p0 + DepthBlock);
-                Strip<T>(ref ar, aRowStride, aDepthStride, ref Unsafe.Add(ref br, j), ldb, ref Unsafe.Add(ref cr, j), ldc, m, p0, p1);
+                StripColumns<T>(4, ref ar, aRowStride, aDepthStride, ref Unsafe.Add(ref br, j), ldb, ref Unsafe.Add(ref cr, j), ldc, m, depth);
             }
+        }
 
-            if (depth == 0)
-            {
-                for (int i = 0; i < m; i++)
-                {
-                    T.Store(T.Zero, ref Unsafe.Add(ref cr, (i * ldc) + j), 0);
-                    T.Store(T.Zero, ref Unsafe.Add(ref cr, (i * ldc) + j), (nuint)T.Count);
-                }
-            }
+        for (; j <= j1 - (2 * T.Count); j += 2 * T.Count)
+        {
+            StripColumns<T>(2, ref ar, aRowStride, aDepthStride, ref Unsafe.Add(ref br, j), ldb, ref Unsafe.Add(ref cr, j), ldc, m, depth);
         }
 
         // Remaining columns (fewer than a strip): one at a time, in the same order and rounding per element.
@@ -337,54 +332,153 @@ internal static class MatrixKernels
         Unsafe.Add(ref row, 3) = s3 + Unsafe.Add(ref bias, 3);
     }
 
+    /// <summary>One strip of C (<paramref name="vectors"/> vectors wide, rows 0..m) over the whole depth, block after block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StripColumns<T>(int vectors, ref float ar, int aRowStride, int aDepthStride, ref float bStrip, int ldb, ref float cStrip, int ldc, int m, int depth)
+        where T : struct, ILanes<T>
+    {
+        for (int p0 = 0; p0 < depth; p0 += DepthBlock)
+        {
+            Strip<T>(vectors, ref ar, aRowStride, aDepthStride, ref bStrip, ldb, ref cStrip, ldc, m, p0, Math.Min(depth, p0 + DepthBlock));
+        }
+
+        if (depth == 0)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                for (int v = 0; v < vectors; v++)
+                {
+                    T.Store(T.Zero, ref Unsafe.Add(ref cStrip, i * ldc), (nuint)(v * T.Count));
+                }
+            }
+        }
+    }
+
     /// <summary>Columns of one strip of C (rows 0..m) over depth [p0, p1); the first block starts from zero, later ones from C.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Strip<T>(ref float ar, int aRowStride, int aDepthStride, ref float bStrip, int ldb, ref float cStrip, int ldc, int m, int p0, int p1)
+    private static void Strip<T>(int vectors, ref float ar, int aRowStride, int aDepthStride, ref float bStrip, int ldb, ref float cStrip, int ldc, int m, int p0, int p1)
         where T : struct, ILanes<T>
     {
         bool first = p0 == 0;
         int i = 0;
         for (; i <= m - 6; i += 6)
         {
-            Strip6<T>(ref Unsafe.Add(ref ar, i * aRowStride), aRowStride, aDepthStride, ref bStrip, ldb, ref Unsafe.Add(ref cStrip, i * ldc), ldc, p0, p1, first);
+            if (vectors == 4)
+            {
+                Strip6x4<T>(ref Unsafe.Add(ref ar, i * aRowStride), aRowStride, aDepthStride, ref bStrip, ldb, ref Unsafe.Add(ref cStrip, i * ldc), ldc, p0, p1, first);
+            }
+            else
+            {
+                Strip6<T>(ref Unsafe.Add(ref ar, i * aRowStride), aRowStride, aDepthStride, ref bStrip, ldb, ref Unsafe.Add(ref cStrip, i * ldc), ldc, p0, p1, first);
+            }
         }
 
         for (; i < m; i++)
         {
             ref float ai = ref Unsafe.Add(ref ar, i * aRowStride);
             ref float row = ref Unsafe.Add(ref cStrip, i * ldc);
-            nuint n = (nuint)T.Count;
-            T c0 = first ? T.Zero : T.Load(ref row, 0);
-            T c1 = first ? T.Zero : T.Load(ref row, n);
-            for (int p = p0; p < p1; p++)
+            for (int v = 0; v < vectors; v += 2)
             {
-                ref float bRow = ref Unsafe.Add(ref bStrip, p * ldb);
-                T x = T.Broadcast(Unsafe.Add(ref ai, p * aDepthStride));
-                c0 = T.MultiplyAdd(x, T.Load(ref bRow, 0), c0);
-                c1 = T.MultiplyAdd(x, T.Load(ref bRow, n), c1);
-            }
+                nuint n0 = (nuint)(v * T.Count), n1 = n0 + (nuint)T.Count;
+                T c0 = first ? T.Zero : T.Load(ref row, n0);
+                T c1 = first ? T.Zero : T.Load(ref row, n1);
+                for (int p = p0; p < p1; p++)
+                {
+                    ref float bRow = ref Unsafe.Add(ref bStrip, p * ldb);
+                    T x = T.Broadcast(Unsafe.Add(ref ai, p * aDepthStride));
+                    c0 = T.MultiplyAdd(x, T.Load(ref bRow, n0), c0);
+                    c1 = T.MultiplyAdd(x, T.Load(ref bRow, n1), c1);
+                }
 
-            T.Store(c0, ref row, 0);
-            T.Store(c1, ref row, n);
+                T.Store(c0, ref row, n0);
+                T.Store(c1, ref row, n1);
+            }
         }
     }
 
-    /// <summary>Six rows of a strip: twelve accumulators, two B loads and six broadcasts per step of depth.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>Six rows of a strip four vectors wide: 24 accumulators (needs 32 vector registers), four B loads and six broadcasts per step of depth.</summary>
+    /// <remarks>Compiled on its own, optimised from the first call, with one address and stride per operand.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Strip6x4<T>(ref float a0, int aRowStride, int aDepthStride, ref float bStrip, int ldb, ref float row0, int ldc, int p0, int p1, bool first)
+        where T : struct, ILanes<T>
+    {
+        nuint n = (nuint)T.Count, n2 = 2 * n, n3 = 3 * n;
+        T c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
+        if (first)
+        {
+            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = T.Zero;
+            c30 = c31 = c32 = c33 = c40 = c41 = c42 = c43 = c50 = c51 = c52 = c53 = T.Zero;
+        }
+        else
+        {
+            ref float r = ref row0;
+            c00 = T.Load(ref r, 0); c01 = T.Load(ref r, n); c02 = T.Load(ref r, n2); c03 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
+            c10 = T.Load(ref r, 0); c11 = T.Load(ref r, n); c12 = T.Load(ref r, n2); c13 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
+            c20 = T.Load(ref r, 0); c21 = T.Load(ref r, n); c22 = T.Load(ref r, n2); c23 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
+            c30 = T.Load(ref r, 0); c31 = T.Load(ref r, n); c32 = T.Load(ref r, n2); c33 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
+            c40 = T.Load(ref r, 0); c41 = T.Load(ref r, n); c42 = T.Load(ref r, n2); c43 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
+            c50 = T.Load(ref r, 0); c51 = T.Load(ref r, n); c52 = T.Load(ref r, n2); c53 = T.Load(ref r, n3);
+        }
+
+        ref float w = ref Unsafe.Add(ref bStrip, (nint)p0 * ldb);
+        ref float x0 = ref Unsafe.Add(ref a0, (nint)p0 * aDepthStride);
+        nint s = aRowStride, sw = ldb, sx = aDepthStride;
+        for (int p = p0; p < p1; p++)
+        {
+            T w0 = T.Load(ref w, 0);
+            T w1 = T.Load(ref w, n);
+            T w2 = T.Load(ref w, n2);
+            T w3 = T.Load(ref w, n3);
+            T x = T.Broadcast(x0);
+            c00 = T.MultiplyAdd(x, w0, c00);
+            c01 = T.MultiplyAdd(x, w1, c01);
+            c02 = T.MultiplyAdd(x, w2, c02);
+            c03 = T.MultiplyAdd(x, w3, c03);
+            x = T.Broadcast(Unsafe.Add(ref x0, s));
+            c10 = T.MultiplyAdd(x, w0, c10);
+            c11 = T.MultiplyAdd(x, w1, c11);
+            c12 = T.MultiplyAdd(x, w2, c12);
+            c13 = T.MultiplyAdd(x, w3, c13);
+            x = T.Broadcast(Unsafe.Add(ref x0, 2 * s));
+            c20 = T.MultiplyAdd(x, w0, c20);
+            c21 = T.MultiplyAdd(x, w1, c21);
+            c22 = T.MultiplyAdd(x, w2, c22);
+            c23 = T.MultiplyAdd(x, w3, c23);
+            x = T.Broadcast(Unsafe.Add(ref x0, 3 * s));
+            c30 = T.MultiplyAdd(x, w0, c30);
+            c31 = T.MultiplyAdd(x, w1, c31);
+            c32 = T.MultiplyAdd(x, w2, c32);
+            c33 = T.MultiplyAdd(x, w3, c33);
+            x = T.Broadcast(Unsafe.Add(ref x0, 4 * s));
+            c40 = T.MultiplyAdd(x, w0, c40);
+            c41 = T.MultiplyAdd(x, w1, c41);
+            c42 = T.MultiplyAdd(x, w2, c42);
+            c43 = T.MultiplyAdd(x, w3, c43);
+            x = T.Broadcast(Unsafe.Add(ref x0, 5 * s));
+            c50 = T.MultiplyAdd(x, w0, c50);
+            c51 = T.MultiplyAdd(x, w1, c51);
+            c52 = T.MultiplyAdd(x, w2, c52);
+            c53 = T.MultiplyAdd(x, w3, c53);
+            w = ref Unsafe.Add(ref w, sw);
+            x0 = ref Unsafe.Add(ref x0, sx);
+        }
+
+        ref float o = ref row0;
+        T.Store(c00, ref o, 0); T.Store(c01, ref o, n); T.Store(c02, ref o, n2); T.Store(c03, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c10, ref o, 0); T.Store(c11, ref o, n); T.Store(c12, ref o, n2); T.Store(c13, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c20, ref o, 0); T.Store(c21, ref o, n); T.Store(c22, ref o, n2); T.Store(c23, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c30, ref o, 0); T.Store(c31, ref o, n); T.Store(c32, ref o, n2); T.Store(c33, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c40, ref o, 0); T.Store(c41, ref o, n); T.Store(c42, ref o, n2); T.Store(c43, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c50, ref o, 0); T.Store(c51, ref o, n); T.Store(c52, ref o, n2); T.Store(c53, ref o, n3);
+    }
+
+    /// <summary>Six rows of a strip two vectors wide: twelve accumulators, two B loads and six broadcasts per step of depth.</summary>
+    /// <remarks>Compiled on its own, optimised from the first call, with one address and stride per operand (as <see cref="Strip6x4{T}"/>).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Strip6<T>(ref float a0, int aRowStride, int aDepthStride, ref float bStrip, int ldb, ref float row0, int ldc, int p0, int p1, bool first)
         where T : struct, ILanes<T>
     {
         nuint n = (nuint)T.Count;
-        ref float a1 = ref Unsafe.Add(ref a0, aRowStride);
-        ref float a2 = ref Unsafe.Add(ref a1, aRowStride);
-        ref float a3 = ref Unsafe.Add(ref a2, aRowStride);
-        ref float a4 = ref Unsafe.Add(ref a3, aRowStride);
-        ref float a5 = ref Unsafe.Add(ref a4, aRowStride);
-        ref float row1 = ref Unsafe.Add(ref row0, ldc);
-        ref float row2 = ref Unsafe.Add(ref row1, ldc);
-        ref float row3 = ref Unsafe.Add(ref row2, ldc);
-        ref float row4 = ref Unsafe.Add(ref row3, ldc);
-        ref float row5 = ref Unsafe.Add(ref row4, ldc);
         T c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
         if (first)
         {
@@ -392,58 +486,51 @@ internal static class MatrixKernels
         }
         else
         {
-            c00 = T.Load(ref row0, 0);
-            c01 = T.Load(ref row0, n);
-            c10 = T.Load(ref row1, 0);
-            c11 = T.Load(ref row1, n);
-            c20 = T.Load(ref row2, 0);
-            c21 = T.Load(ref row2, n);
-            c30 = T.Load(ref row3, 0);
-            c31 = T.Load(ref row3, n);
-            c40 = T.Load(ref row4, 0);
-            c41 = T.Load(ref row4, n);
-            c50 = T.Load(ref row5, 0);
-            c51 = T.Load(ref row5, n);
+            ref float r = ref row0;
+            c00 = T.Load(ref r, 0); c01 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
+            c10 = T.Load(ref r, 0); c11 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
+            c20 = T.Load(ref r, 0); c21 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
+            c30 = T.Load(ref r, 0); c31 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
+            c40 = T.Load(ref r, 0); c41 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
+            c50 = T.Load(ref r, 0); c51 = T.Load(ref r, n);
         }
 
+        ref float w = ref Unsafe.Add(ref bStrip, (nint)p0 * ldb);
+        ref float x0 = ref Unsafe.Add(ref a0, (nint)p0 * aDepthStride);
+        nint s = aRowStride, sw = ldb, sx = aDepthStride;
         for (int p = p0; p < p1; p++)
         {
-            ref float bRow = ref Unsafe.Add(ref bStrip, p * ldb);
-            T b0 = T.Load(ref bRow, 0);
-            T b1 = T.Load(ref bRow, n);
-            int offset = p * aDepthStride;
-            T x = T.Broadcast(Unsafe.Add(ref a0, offset));
+            T b0 = T.Load(ref w, 0);
+            T b1 = T.Load(ref w, n);
+            T x = T.Broadcast(x0);
             c00 = T.MultiplyAdd(x, b0, c00);
             c01 = T.MultiplyAdd(x, b1, c01);
-            x = T.Broadcast(Unsafe.Add(ref a1, offset));
+            x = T.Broadcast(Unsafe.Add(ref x0, s));
             c10 = T.MultiplyAdd(x, b0, c10);
             c11 = T.MultiplyAdd(x, b1, c11);
-            x = T.Broadcast(Unsafe.Add(ref a2, offset));
+            x = T.Broadcast(Unsafe.Add(ref x0, 2 * s));
             c20 = T.MultiplyAdd(x, b0, c20);
             c21 = T.MultiplyAdd(x, b1, c21);
-            x = T.Broadcast(Unsafe.Add(ref a3, offset));
+            x = T.Broadcast(Unsafe.Add(ref x0, 3 * s));
             c30 = T.MultiplyAdd(x, b0, c30);
             c31 = T.MultiplyAdd(x, b1, c31);
-            x = T.Broadcast(Unsafe.Add(ref a4, offset));
+            x = T.Broadcast(Unsafe.Add(ref x0, 4 * s));
             c40 = T.MultiplyAdd(x, b0, c40);
             c41 = T.MultiplyAdd(x, b1, c41);
-            x = T.Broadcast(Unsafe.Add(ref a5, offset));
+            x = T.Broadcast(Unsafe.Add(ref x0, 5 * s));
             c50 = T.MultiplyAdd(x, b0, c50);
             c51 = T.MultiplyAdd(x, b1, c51);
+            w = ref Unsafe.Add(ref w, sw);
+            x0 = ref Unsafe.Add(ref x0, sx);
         }
 
-        T.Store(c00, ref row0, 0);
-        T.Store(c01, ref row0, n);
-        T.Store(c10, ref row1, 0);
-        T.Store(c11, ref row1, n);
-        T.Store(c20, ref row2, 0);
-        T.Store(c21, ref row2, n);
-        T.Store(c30, ref row3, 0);
-        T.Store(c31, ref row3, n);
-        T.Store(c40, ref row4, 0);
-        T.Store(c41, ref row4, n);
-        T.Store(c50, ref row5, 0);
-        T.Store(c51, ref row5, n);
+        ref float o = ref row0;
+        T.Store(c00, ref o, 0); T.Store(c01, ref o, n); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c10, ref o, 0); T.Store(c11, ref o, n); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c20, ref o, 0); T.Store(c21, ref o, n); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c30, ref o, 0); T.Store(c31, ref o, n); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c40, ref o, 0); T.Store(c41, ref o, n); o = ref Unsafe.Add(ref o, ldc);
+        T.Store(c50, ref o, 0); T.Store(c51, ref o, n);
     }
 
     /// <summary>

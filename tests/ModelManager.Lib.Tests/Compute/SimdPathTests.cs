@@ -55,7 +55,7 @@ public sealed class SimdPathTests
         };
 
         SimdPaths.Width.Should().Be(expected);
-        MatrixKernels.StripWidth.Should().Be(2 * expected);
+        MatrixKernels.StripWidth.Should().Be((SimdPaths.ThirtyTwoRegisters ? 4 : 2) * expected);
     }
 
     [TestCase(832, new[] { 256, 128, 64 })]
