@@ -232,8 +232,11 @@ internal sealed class InferenceKernel
     /// there is one. Returns −1, or the lowest position in <paramref name="rows"/> of a row that
     /// failed the check (the errors are then incomplete). The first <paramref name="topLength"/>
     /// entries of <paramref name="top"/> (a rented array may be longer) receive each row's top features.
+    /// <paramref name="chunkDone"/>, when given, runs for each chunk whose rows all passed, on the
+    /// thread that computed it, with the chunk's first position and length: callers turn errors into
+    /// results there, on both cores, instead of in one pass afterwards.
     /// </summary>
-    internal int CheckedReconstructionLosses(IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, double[] errors, FeatureLoss[] top, int topLength)
+    internal int CheckedReconstructionLosses(IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, double[] errors, FeatureLoss[] top, int topLength, Action<int, int>? chunkDone = null)
     {
         int count = rows.Count;
         int chunks = (count + ChunkRows - 1) / ChunkRows;
@@ -247,6 +250,10 @@ internal sealed class InferenceKernel
             if (bad >= 0)
             {
                 InterlockedMin(ref firstBad, bad);
+            }
+            else
+            {
+                chunkDone?.Invoke(first, length);
             }
         }
 

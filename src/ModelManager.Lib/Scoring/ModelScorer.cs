@@ -51,7 +51,7 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int 
     public double[] Losses(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows) =>
         Losses(model, embeddings, rows, [], 0);
 
-    private double[] Losses(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, FeatureLoss[] top, int topLength)
+    private double[] Losses(LoadedModel model, IReadOnlyList<ReadOnlyMemory<float>> embeddings, IReadOnlyList<int> rows, FeatureLoss[] top, int topLength, Action<double[], int, int>? chunkDone = null)
     {
         if (rows.Count > 0)
         {
@@ -60,7 +60,7 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int 
 
         // Each chunk of the kernel checks and gathers its own rows: no copy of the whole batch first.
         var errors = new double[rows.Count];
-        int bad = model.Kernel.CheckedReconstructionLosses(embeddings, rows, errors, top, topLength);
+        int bad = model.Kernel.CheckedReconstructionLosses(embeddings, rows, errors, top, topLength, chunkDone is null ? null : (first, length) => chunkDone(errors, first, length));
         if (bad >= 0)
         {
             Checked(model, embeddings[rows[bad]].Span, rows[bad]); // throws the lowest bad row's own exception
@@ -109,11 +109,18 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int 
         FeatureLoss[] top = perRow == 0 ? [] : System.Buffers.ArrayPool<FeatureLoss>.Shared.Rent(rows.Count * perRow);
         try
         {
-            double[] errors = Losses(model, embeddings, rows, top, rows.Count * perRow);
-            for (int r = 0; r < rows.Count; r++)
+            // Results are made by the chunk that computed the errors (on both cores); a non-finite
+            // error is left for Losses to throw about, in row order, after every chunk.
+            Losses(model, embeddings, rows, top, rows.Count * perRow, (errors, first, length) =>
             {
-                results[rows[r]] = Result(model, errors[r], [], perRow == 0 ? [] : top.AsSpan(r * perRow, perRow).ToArray());
-            }
+                for (int r = first; r < first + length; r++)
+                {
+                    if (double.IsFinite(errors[r]))
+                    {
+                        results[rows[r]] = Result(model, errors[r], [], perRow == 0 ? [] : top.AsSpan(r * perRow, perRow).ToArray());
+                    }
+                }
+            });
         }
         finally
         {
