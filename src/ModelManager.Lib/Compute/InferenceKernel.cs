@@ -159,7 +159,12 @@ internal sealed class InferenceKernel
     internal int MaxWidth => _maxWidth;
 
     /// <summary>Where layer <paramref name="layer"/>'s outputs are split between the caller (below) and the helper (from here on).</summary>
-    internal int SplitPoint(int layer) => _layers[layer].Out / 32 * 16; // a whole number of the widest vectors
+    internal int SplitPoint(int layer)
+    {
+        int outputs = _layers[layer].Out;
+        int half = outputs / 32 * 16; // a whole number of the widest vectors
+        return half > 0 ? half : outputs / 8 * 4; // a layer narrower than two of them still splits
+    }
 
     internal int OutputSize(int layer) => _layers[layer].Out;
 
@@ -659,13 +664,13 @@ internal sealed class InferenceKernel
         }
     }
 
-    /// <summary>A layer with its weights packed in column panels (<see cref="InferenceProducts.Pack{T}"/>; as stored on the scalar path, see <see cref="RowMajor"/>); <see cref="Compact"/> the same as bfloat16, or null.</summary>
+    /// <summary>A layer with its weights packed in column panels (<see cref="InferenceProducts.Pack{T}"/>; on the scalar path PyTorch's [out × in], see <see cref="RowMajor"/>); <see cref="Compact"/> the same as bfloat16, or null.</summary>
     private sealed record Layer(int In, int Out, bool Relu, float[] Weight, float[] Bias, ushort[]? Compact);
 
     /// <summary>
     /// Without hardware vectors the weights stay in PyTorch's [out × in] layout and both single and
-    /// batch scores use dot products (<see cref="MatrixKernels"/>, one order for both): the
-    /// transposed layout's column blocks are only 8 floats there, and scored 1.5–2× slower.
+    /// batch scores use dot products (<see cref="MatrixKernels"/>, one order for both): outer
+    /// products over two-lane column blocks scored 1.5–2× slower there.
     /// </summary>
     private static bool RowMajor => SimdPaths.Active == SimdPath.Scalar;
 

@@ -16,7 +16,7 @@ namespace AgeGroupAnomaly.Compute;
 /// A batch runs as outer products: a tile of rows × column vectors keeps its accumulators in
 /// registers, each weight vector loaded once feeds every row of the tile and each input value
 /// is broadcast once per column group, and depth is cut in blocks so a block of a weight panel
-/// stays in L1 for every tile. Packed panels make that block one contiguous run: with the plain
+/// stays in L1 for every tile. Packed panels make that block one contiguous run (32 KB on AVX-512): with the plain
 /// transpose ([in × out]) a block of the 832 → 256 layer's panel sat at a 1 KB stride, in a quarter
 /// of L1's sets, and was partly re-read from L2 by every tile (one core, 4,080 rows: 119–121
 /// against 136–137 GFLOP/s packed; 256 → 832 120–122 against 143). A single embedding streams each
@@ -24,10 +24,10 @@ namespace AgeGroupAnomaly.Compute;
 /// </remarks>
 internal static class InferenceProducts
 {
-    /// <summary>Inputs per depth block of a batch product (a 128 × 64 float panel block is 32 KB, within L1).</summary>
+    /// <summary>Inputs per depth block of a batch product (a block of a panel: 32 KB on AVX-512, 8 KB at 256 bits, within L1).</summary>
     private const int DepthBlock = 128;
 
-    /// <summary>Columns per weight panel at the width of <typeparamref name="T"/>: the batch tile's width (four vectors where there are 32 registers, else two).</summary>
+    /// <summary>Columns per weight panel at the width of <typeparamref name="T"/>: the batch tile's width (four 512-bit vectors, else two vectors).</summary>
     internal static int PanelWidth<T>()
         where T : struct, ILanes<T> => (T.Count >= 16 ? 4 : 2) * T.Count;
 

@@ -36,7 +36,7 @@ internal static class SimdPaths
 
     /// <summary>
     /// Whether the JIT has 32 vector registers (AVX-512's EVEX encoding, ARM64), so a kernel may
-    /// keep sixteen accumulators at any width; 16 on AVX2 and SSE.
+    /// keep 16–24 accumulators at any width; 16 registers on AVX2 and SSE.
     /// </summary>
     public static bool ThirtyTwoRegisters => Vector512.IsHardwareAccelerated || AdvSimd.Arm64.IsSupported;
 

@@ -28,6 +28,9 @@ internal static class MatrixKernels
     /// <summary>Columns of one strip of <see cref="Multiply"/> (four vectors with 32 registers, else two): column ranges aligned to it keep every strip whole.</summary>
     public static int StripWidth => (SimdPaths.ThirtyTwoRegisters ? 4 : 2) * SimdPaths.Width;
 
+    /// <summary>Columns of the narrower strip <see cref="Multiply"/> also uses (two vectors).</summary>
+    public static int NarrowStripWidth => 2 * SimdPaths.Width;
+
     /// <summary>
     /// C[i, j] = bias[j] + Σ_p A[i, p] · B[j, p] for i in [0, m), j in [j0, j1): a dense layer's
     /// forward pass, with B the layer's [out × in] weight exactly as PyTorch stores it. Each element
@@ -127,7 +130,7 @@ internal static class MatrixKernels
         // (sixteen accumulators; also for training's 256-bit products on AVX-512), else three
         // (twelve of sixteen). Smaller tiles and plain dot
         // products take the remaining rows: the same order per element.
-        bool fourRows = T.Count >= 16 || SimdPaths.ThirtyTwoRegisters;
+        bool fourRows = SimdPaths.ThirtyTwoRegisters;
         int tileRows = fourRows ? 4 : 3;
         int block = Math.Max(1, L1RowBytes / (Math.Max(depth, 1) * sizeof(float)) / tileRows) * tileRows;
         for (int i0 = 0; i0 < m; i0 += block)

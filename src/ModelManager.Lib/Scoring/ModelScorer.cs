@@ -64,6 +64,7 @@ internal sealed class ModelScorer(IReadOnlyList<EmbeddingSegment> segments, int 
         if (bad >= 0)
         {
             Checked(model, embeddings[rows[bad]].Span, rows[bad]); // throws the lowest bad row's own exception
+            throw new System.Diagnostics.UnreachableException($"Row {rows[bad]} failed the kernel's check but passed the scorer's (was the embedding changed while it was scored?).");
         }
 
         foreach (double error in errors)

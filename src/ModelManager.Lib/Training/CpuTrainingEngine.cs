@@ -220,8 +220,10 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
             // one hand-off per layer covers both: each thread takes the same column range of
             // dW = dZᵀ · X and of dX = dZ · W, then passes its dX columns back through the previous
             // layer's dropout and ReLU. Layer 0 needs no dX: nothing uses the embeddings' gradient.
+            // Chunks of whole strips; an input too narrow for two wide strips splits on narrow ones.
             long work = (long)n * slot.In * slot.Out * (l == 0 ? 1 : 2);
-            ColumnSplit.Run(slot.In, MatrixKernels.StripWidth, _threads, work, product, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (p, j0, j1) =>
+            int alignment = slot.In >= 2 * MatrixKernels.StripWidth ? MatrixKernels.StripWidth : MatrixKernels.NarrowStripWidth;
+            ColumnSplit.Run(slot.In, alignment, _threads, work, product, [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (p, j0, j1) =>
             {
                 MatrixKernels.Multiply(
                     p.OutputGradient, 1, p.Slot.Out,

@@ -61,9 +61,11 @@ public sealed class MatrixKernelsTests
 
     // Training's forward products: however rows fall into blocks, tiles (four or three rows, by the
     // registers) or single dot products, each element is the one dot product of its row and column.
-    [TestCase(32, 832, 24)] // several row blocks of the L1 budget, each with a tile tail
-    [TestCase(13, 300, 9)]
-    [TestCase(2, 64, 5)]
+    [TestCase(32, 832, 24)] // several row blocks of the L1 budget
+    [TestCase(15, 300, 9)]  // with four-row tiles: three of them, then a three-row tile
+    [TestCase(7, 832, 6)]   // blocks of one tile: four rows, then three
+    [TestCase(13, 300, 9)]  // a single row after the tiles
+    [TestCase(2, 64, 5)]    // dot products only
     public void MultiplyTransposed_OnEveryReachablePath_EachElementIsItsRowsDotProductBitForBit(int m, int depth, int n)
     {
         float[] a = Random(m * depth, 11), b = Random(n * depth, 12), bias = Random(n, 13);

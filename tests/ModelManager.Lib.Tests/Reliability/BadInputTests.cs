@@ -111,6 +111,19 @@ public sealed class BadInputTests
     }
 
     [Test]
+    public async Task ABatchOverSeveralChunks_WithOneRowWhoseLossOverflows_ThrowsNonFiniteScore()
+    {
+        // 300 rows are three chunks of the kernel, each turned into results on the core that ran
+        // it; row 250's values are finite but so large that its reconstruction overflows.
+        float[][] batch = TestData.Embeddings(300, D, seed: 5);
+        IReadOnlyList<AgeGroupAnomaly.Scoring.ScoreResult> fine = await s_fixture.Manager.ScoreBatchAsync(batch, 4);
+        batch[250] = [.. Enumerable.Repeat(3e38f, D)];
+
+        fine.Should().HaveCount(300).And.OnlyContain(r => r != null && double.IsFinite(r.ReconstructionLoss));
+        await FluentActions.Awaiting(() => s_fixture.Manager.ScoreBatchAsync(batch, 4)).Should().ThrowAsync<NonFiniteScoreException>();
+    }
+
+    [Test]
     public async Task AllIdenticalTrainingSet_TrainsWithAFiniteThreshold()
     {
         AgeGroupTrainingResult result = await s_fixture.Manager.TrainAgeGroupModelAsync(60, 60);
