@@ -279,13 +279,17 @@ internal static class InferenceProducts
                 int i = 0;
                 for (; i <= m - tileRows; i += tileRows)
                 {
+                    ref float ai = ref Unsafe.Add(ref a, (i * lda) + p0);
+                    ref float wb = ref Unsafe.Add(ref w, (nint)p0 * panel);
+                    ref float ci = ref Unsafe.Add(ref c, (i * ldc) + j);
+                    TileStart start = p0 == 0 ? TileStart.Bias : TileStart.Accumulate;
                     if (wide)
                     {
-                        Tile6x4<T>(ref Unsafe.Add(ref a, i * lda), lda, ref w, panel, ref bias, ref Unsafe.Add(ref c, i * ldc), ldc, j, p0, p1);
+                        OuterProductTiles.SixByFour<T>(ref ai, lda, 1, ref wb, panel, p1 - p0, ref ci, ldc, start, ref Unsafe.Add(ref bias, j));
                     }
                     else
                     {
-                        Tile6x2<T>(ref Unsafe.Add(ref a, i * lda), lda, ref w, panel, ref bias, ref Unsafe.Add(ref c, i * ldc), ldc, j, p0, p1);
+                        OuterProductTiles.SixByTwo<T>(ref ai, lda, 1, ref wb, panel, p1 - p0, ref ci, ldc, start, ref Unsafe.Add(ref bias, j));
                     }
                 }
 
@@ -340,155 +344,6 @@ internal static class InferenceProducts
         }
 
         T.Store(acc, ref cj, 0);
-    }
-
-    /// <summary>Six rows × the two vectors of a panel (columns from <paramref name="j"/>), depth [p0, p1): twelve accumulators.</summary>
-    /// <remarks>
-    /// Compiled on its own, fully optimised from the first call (as <see cref="Tile6x4{T}"/>): inlined
-    /// into <see cref="Rows{T}"/> it shared AVX2's sixteen registers and the general registers with
-    /// the caller's loops, which spilled a row address to the stack inside the depth loop.
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile6x2<T>(ref float a0, int lda, ref float panel, int ldw, ref float bias, ref float row0, int ldc, int j, int p0, int p1)
-        where T : struct, ILanes<T>
-    {
-        nuint n = (nuint)T.Count;
-        ref float r0 = ref Unsafe.Add(ref row0, j);
-        T c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
-        if (p0 == 0)
-        {
-            c00 = c10 = c20 = c30 = c40 = c50 = T.Load(ref bias, (nuint)j);
-            c01 = c11 = c21 = c31 = c41 = c51 = T.Load(ref bias, (nuint)j + n);
-        }
-        else
-        {
-            ref float r = ref r0;
-            c00 = T.Load(ref r, 0); c01 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
-            c10 = T.Load(ref r, 0); c11 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
-            c20 = T.Load(ref r, 0); c21 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
-            c30 = T.Load(ref r, 0); c31 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
-            c40 = T.Load(ref r, 0); c41 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
-            c50 = T.Load(ref r, 0); c51 = T.Load(ref r, n);
-        }
-
-        ref float w = ref Unsafe.Add(ref panel, (nint)p0 * ldw);
-        ref float x0 = ref Unsafe.Add(ref a0, p0);
-        nint s = lda;
-        for (int p = p0; p < p1; p++)
-        {
-            T w0 = T.Load(ref w, 0);
-            T w1 = T.Load(ref w, n);
-            T x = T.Broadcast(x0);
-            c00 = T.MultiplyAdd(x, w0, c00);
-            c01 = T.MultiplyAdd(x, w1, c01);
-            x = T.Broadcast(Unsafe.Add(ref x0, s));
-            c10 = T.MultiplyAdd(x, w0, c10);
-            c11 = T.MultiplyAdd(x, w1, c11);
-            x = T.Broadcast(Unsafe.Add(ref x0, 2 * s));
-            c20 = T.MultiplyAdd(x, w0, c20);
-            c21 = T.MultiplyAdd(x, w1, c21);
-            x = T.Broadcast(Unsafe.Add(ref x0, 3 * s));
-            c30 = T.MultiplyAdd(x, w0, c30);
-            c31 = T.MultiplyAdd(x, w1, c31);
-            x = T.Broadcast(Unsafe.Add(ref x0, 4 * s));
-            c40 = T.MultiplyAdd(x, w0, c40);
-            c41 = T.MultiplyAdd(x, w1, c41);
-            x = T.Broadcast(Unsafe.Add(ref x0, 5 * s));
-            c50 = T.MultiplyAdd(x, w0, c50);
-            c51 = T.MultiplyAdd(x, w1, c51);
-            w = ref Unsafe.Add(ref w, ldw);
-            x0 = ref Unsafe.Add(ref x0, 1);
-        }
-
-        ref float o = ref r0;
-        T.Store(c00, ref o, 0); T.Store(c01, ref o, n); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c10, ref o, 0); T.Store(c11, ref o, n); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c20, ref o, 0); T.Store(c21, ref o, n); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c30, ref o, 0); T.Store(c31, ref o, n); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c40, ref o, 0); T.Store(c41, ref o, n); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c50, ref o, 0); T.Store(c51, ref o, n);
-    }
-
-    /// <summary>Six rows × the four vectors of a panel (columns from <paramref name="j"/>), depth [p0, p1): 24 accumulators (needs 32 vector registers).</summary>
-    /// <remarks>
-    /// Too large for the JIT to inline, so it is compiled optimised from its first call: left to the
-    /// JIT's tiers, a process's first batches ran it unoptimised (its multiply-adds as calls).
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile6x4<T>(ref float a0, int lda, ref float panel, int ldw, ref float bias, ref float row0, int ldc, int j, int p0, int p1)
-        where T : struct, ILanes<T>
-    {
-        nuint n = (nuint)T.Count, n2 = 2 * n, n3 = 3 * n;
-        ref float r0 = ref Unsafe.Add(ref row0, j);
-        T c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
-        if (p0 == 0)
-        {
-            c00 = c10 = c20 = c30 = c40 = c50 = T.Load(ref bias, (nuint)j);
-            c01 = c11 = c21 = c31 = c41 = c51 = T.Load(ref bias, (nuint)j + n);
-            c02 = c12 = c22 = c32 = c42 = c52 = T.Load(ref bias, (nuint)j + n2);
-            c03 = c13 = c23 = c33 = c43 = c53 = T.Load(ref bias, (nuint)j + n3);
-        }
-        else
-        {
-            ref float r = ref r0;
-            c00 = T.Load(ref r, 0); c01 = T.Load(ref r, n); c02 = T.Load(ref r, n2); c03 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
-            c10 = T.Load(ref r, 0); c11 = T.Load(ref r, n); c12 = T.Load(ref r, n2); c13 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
-            c20 = T.Load(ref r, 0); c21 = T.Load(ref r, n); c22 = T.Load(ref r, n2); c23 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
-            c30 = T.Load(ref r, 0); c31 = T.Load(ref r, n); c32 = T.Load(ref r, n2); c33 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
-            c40 = T.Load(ref r, 0); c41 = T.Load(ref r, n); c42 = T.Load(ref r, n2); c43 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
-            c50 = T.Load(ref r, 0); c51 = T.Load(ref r, n); c52 = T.Load(ref r, n2); c53 = T.Load(ref r, n3);
-        }
-
-        ref float w = ref Unsafe.Add(ref panel, (nint)p0 * ldw);
-        ref float x0 = ref Unsafe.Add(ref a0, p0);
-        nint s = lda;
-        for (int p = p0; p < p1; p++)
-        {
-            T w0 = T.Load(ref w, 0);
-            T w1 = T.Load(ref w, n);
-            T w2 = T.Load(ref w, n2);
-            T w3 = T.Load(ref w, n3);
-            T x = T.Broadcast(x0);
-            c00 = T.MultiplyAdd(x, w0, c00);
-            c01 = T.MultiplyAdd(x, w1, c01);
-            c02 = T.MultiplyAdd(x, w2, c02);
-            c03 = T.MultiplyAdd(x, w3, c03);
-            x = T.Broadcast(Unsafe.Add(ref x0, s));
-            c10 = T.MultiplyAdd(x, w0, c10);
-            c11 = T.MultiplyAdd(x, w1, c11);
-            c12 = T.MultiplyAdd(x, w2, c12);
-            c13 = T.MultiplyAdd(x, w3, c13);
-            x = T.Broadcast(Unsafe.Add(ref x0, 2 * s));
-            c20 = T.MultiplyAdd(x, w0, c20);
-            c21 = T.MultiplyAdd(x, w1, c21);
-            c22 = T.MultiplyAdd(x, w2, c22);
-            c23 = T.MultiplyAdd(x, w3, c23);
-            x = T.Broadcast(Unsafe.Add(ref x0, 3 * s));
-            c30 = T.MultiplyAdd(x, w0, c30);
-            c31 = T.MultiplyAdd(x, w1, c31);
-            c32 = T.MultiplyAdd(x, w2, c32);
-            c33 = T.MultiplyAdd(x, w3, c33);
-            x = T.Broadcast(Unsafe.Add(ref x0, 4 * s));
-            c40 = T.MultiplyAdd(x, w0, c40);
-            c41 = T.MultiplyAdd(x, w1, c41);
-            c42 = T.MultiplyAdd(x, w2, c42);
-            c43 = T.MultiplyAdd(x, w3, c43);
-            x = T.Broadcast(Unsafe.Add(ref x0, 5 * s));
-            c50 = T.MultiplyAdd(x, w0, c50);
-            c51 = T.MultiplyAdd(x, w1, c51);
-            c52 = T.MultiplyAdd(x, w2, c52);
-            c53 = T.MultiplyAdd(x, w3, c53);
-            w = ref Unsafe.Add(ref w, ldw);
-            x0 = ref Unsafe.Add(ref x0, 1);
-        }
-
-        ref float o = ref r0;
-        T.Store(c00, ref o, 0); T.Store(c01, ref o, n); T.Store(c02, ref o, n2); T.Store(c03, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c10, ref o, 0); T.Store(c11, ref o, n); T.Store(c12, ref o, n2); T.Store(c13, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c20, ref o, 0); T.Store(c21, ref o, n); T.Store(c22, ref o, n2); T.Store(c23, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c30, ref o, 0); T.Store(c31, ref o, n); T.Store(c32, ref o, n2); T.Store(c33, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c40, ref o, 0); T.Store(c41, ref o, n); T.Store(c42, ref o, n2); T.Store(c43, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c50, ref o, 0); T.Store(c51, ref o, n); T.Store(c52, ref o, n2); T.Store(c53, ref o, n3);
     }
 }
 

@@ -366,13 +366,17 @@ internal static class MatrixKernels
         int i = 0;
         for (; i <= m - 6; i += 6)
         {
+            ref float ai = ref Unsafe.Add(ref ar, (i * aRowStride) + (p0 * aDepthStride));
+            ref float bp = ref Unsafe.Add(ref bStrip, (nint)p0 * ldb);
+            ref float ci = ref Unsafe.Add(ref cStrip, i * ldc);
+            TileStart start = first ? TileStart.Zero : TileStart.Accumulate;
             if (vectors == 4)
             {
-                Strip6x4<T>(ref Unsafe.Add(ref ar, i * aRowStride), aRowStride, aDepthStride, ref bStrip, ldb, ref Unsafe.Add(ref cStrip, i * ldc), ldc, p0, p1, first);
+                OuterProductTiles.SixByFour<T>(ref ai, aRowStride, aDepthStride, ref bp, ldb, p1 - p0, ref ci, ldc, start, ref ci);
             }
             else
             {
-                Strip6<T>(ref Unsafe.Add(ref ar, i * aRowStride), aRowStride, aDepthStride, ref bStrip, ldb, ref Unsafe.Add(ref cStrip, i * ldc), ldc, p0, p1, first);
+                OuterProductTiles.SixByTwo<T>(ref ai, aRowStride, aDepthStride, ref bp, ldb, p1 - p0, ref ci, ldc, start, ref ci);
             }
         }
 
@@ -397,143 +401,6 @@ internal static class MatrixKernels
                 T.Store(c1, ref row, n1);
             }
         }
-    }
-
-    /// <summary>Six rows of a strip four vectors wide: 24 accumulators (needs 32 vector registers), four B loads and six broadcasts per step of depth.</summary>
-    /// <remarks>Compiled on its own, optimised from the first call, with one address and stride per operand.</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Strip6x4<T>(ref float a0, int aRowStride, int aDepthStride, ref float bStrip, int ldb, ref float row0, int ldc, int p0, int p1, bool first)
-        where T : struct, ILanes<T>
-    {
-        nuint n = (nuint)T.Count, n2 = 2 * n, n3 = 3 * n;
-        T c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
-        if (first)
-        {
-            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = T.Zero;
-            c30 = c31 = c32 = c33 = c40 = c41 = c42 = c43 = c50 = c51 = c52 = c53 = T.Zero;
-        }
-        else
-        {
-            ref float r = ref row0;
-            c00 = T.Load(ref r, 0); c01 = T.Load(ref r, n); c02 = T.Load(ref r, n2); c03 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
-            c10 = T.Load(ref r, 0); c11 = T.Load(ref r, n); c12 = T.Load(ref r, n2); c13 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
-            c20 = T.Load(ref r, 0); c21 = T.Load(ref r, n); c22 = T.Load(ref r, n2); c23 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
-            c30 = T.Load(ref r, 0); c31 = T.Load(ref r, n); c32 = T.Load(ref r, n2); c33 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
-            c40 = T.Load(ref r, 0); c41 = T.Load(ref r, n); c42 = T.Load(ref r, n2); c43 = T.Load(ref r, n3); r = ref Unsafe.Add(ref r, ldc);
-            c50 = T.Load(ref r, 0); c51 = T.Load(ref r, n); c52 = T.Load(ref r, n2); c53 = T.Load(ref r, n3);
-        }
-
-        ref float w = ref Unsafe.Add(ref bStrip, (nint)p0 * ldb);
-        ref float x0 = ref Unsafe.Add(ref a0, (nint)p0 * aDepthStride);
-        nint s = aRowStride, sw = ldb, sx = aDepthStride;
-        for (int p = p0; p < p1; p++)
-        {
-            T w0 = T.Load(ref w, 0);
-            T w1 = T.Load(ref w, n);
-            T w2 = T.Load(ref w, n2);
-            T w3 = T.Load(ref w, n3);
-            T x = T.Broadcast(x0);
-            c00 = T.MultiplyAdd(x, w0, c00);
-            c01 = T.MultiplyAdd(x, w1, c01);
-            c02 = T.MultiplyAdd(x, w2, c02);
-            c03 = T.MultiplyAdd(x, w3, c03);
-            x = T.Broadcast(Unsafe.Add(ref x0, s));
-            c10 = T.MultiplyAdd(x, w0, c10);
-            c11 = T.MultiplyAdd(x, w1, c11);
-            c12 = T.MultiplyAdd(x, w2, c12);
-            c13 = T.MultiplyAdd(x, w3, c13);
-            x = T.Broadcast(Unsafe.Add(ref x0, 2 * s));
-            c20 = T.MultiplyAdd(x, w0, c20);
-            c21 = T.MultiplyAdd(x, w1, c21);
-            c22 = T.MultiplyAdd(x, w2, c22);
-            c23 = T.MultiplyAdd(x, w3, c23);
-            x = T.Broadcast(Unsafe.Add(ref x0, 3 * s));
-            c30 = T.MultiplyAdd(x, w0, c30);
-            c31 = T.MultiplyAdd(x, w1, c31);
-            c32 = T.MultiplyAdd(x, w2, c32);
-            c33 = T.MultiplyAdd(x, w3, c33);
-            x = T.Broadcast(Unsafe.Add(ref x0, 4 * s));
-            c40 = T.MultiplyAdd(x, w0, c40);
-            c41 = T.MultiplyAdd(x, w1, c41);
-            c42 = T.MultiplyAdd(x, w2, c42);
-            c43 = T.MultiplyAdd(x, w3, c43);
-            x = T.Broadcast(Unsafe.Add(ref x0, 5 * s));
-            c50 = T.MultiplyAdd(x, w0, c50);
-            c51 = T.MultiplyAdd(x, w1, c51);
-            c52 = T.MultiplyAdd(x, w2, c52);
-            c53 = T.MultiplyAdd(x, w3, c53);
-            w = ref Unsafe.Add(ref w, sw);
-            x0 = ref Unsafe.Add(ref x0, sx);
-        }
-
-        ref float o = ref row0;
-        T.Store(c00, ref o, 0); T.Store(c01, ref o, n); T.Store(c02, ref o, n2); T.Store(c03, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c10, ref o, 0); T.Store(c11, ref o, n); T.Store(c12, ref o, n2); T.Store(c13, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c20, ref o, 0); T.Store(c21, ref o, n); T.Store(c22, ref o, n2); T.Store(c23, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c30, ref o, 0); T.Store(c31, ref o, n); T.Store(c32, ref o, n2); T.Store(c33, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c40, ref o, 0); T.Store(c41, ref o, n); T.Store(c42, ref o, n2); T.Store(c43, ref o, n3); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c50, ref o, 0); T.Store(c51, ref o, n); T.Store(c52, ref o, n2); T.Store(c53, ref o, n3);
-    }
-
-    /// <summary>Six rows of a strip two vectors wide: twelve accumulators, two B loads and six broadcasts per step of depth.</summary>
-    /// <remarks>Compiled on its own, optimised from the first call, with one address and stride per operand (as <see cref="Strip6x4{T}"/>).</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Strip6<T>(ref float a0, int aRowStride, int aDepthStride, ref float bStrip, int ldb, ref float row0, int ldc, int p0, int p1, bool first)
-        where T : struct, ILanes<T>
-    {
-        nuint n = (nuint)T.Count;
-        T c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
-        if (first)
-        {
-            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = T.Zero;
-        }
-        else
-        {
-            ref float r = ref row0;
-            c00 = T.Load(ref r, 0); c01 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
-            c10 = T.Load(ref r, 0); c11 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
-            c20 = T.Load(ref r, 0); c21 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
-            c30 = T.Load(ref r, 0); c31 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
-            c40 = T.Load(ref r, 0); c41 = T.Load(ref r, n); r = ref Unsafe.Add(ref r, ldc);
-            c50 = T.Load(ref r, 0); c51 = T.Load(ref r, n);
-        }
-
-        ref float w = ref Unsafe.Add(ref bStrip, (nint)p0 * ldb);
-        ref float x0 = ref Unsafe.Add(ref a0, (nint)p0 * aDepthStride);
-        nint s = aRowStride, sw = ldb, sx = aDepthStride;
-        for (int p = p0; p < p1; p++)
-        {
-            T b0 = T.Load(ref w, 0);
-            T b1 = T.Load(ref w, n);
-            T x = T.Broadcast(x0);
-            c00 = T.MultiplyAdd(x, b0, c00);
-            c01 = T.MultiplyAdd(x, b1, c01);
-            x = T.Broadcast(Unsafe.Add(ref x0, s));
-            c10 = T.MultiplyAdd(x, b0, c10);
-            c11 = T.MultiplyAdd(x, b1, c11);
-            x = T.Broadcast(Unsafe.Add(ref x0, 2 * s));
-            c20 = T.MultiplyAdd(x, b0, c20);
-            c21 = T.MultiplyAdd(x, b1, c21);
-            x = T.Broadcast(Unsafe.Add(ref x0, 3 * s));
-            c30 = T.MultiplyAdd(x, b0, c30);
-            c31 = T.MultiplyAdd(x, b1, c31);
-            x = T.Broadcast(Unsafe.Add(ref x0, 4 * s));
-            c40 = T.MultiplyAdd(x, b0, c40);
-            c41 = T.MultiplyAdd(x, b1, c41);
-            x = T.Broadcast(Unsafe.Add(ref x0, 5 * s));
-            c50 = T.MultiplyAdd(x, b0, c50);
-            c51 = T.MultiplyAdd(x, b1, c51);
-            w = ref Unsafe.Add(ref w, sw);
-            x0 = ref Unsafe.Add(ref x0, sx);
-        }
-
-        ref float o = ref row0;
-        T.Store(c00, ref o, 0); T.Store(c01, ref o, n); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c10, ref o, 0); T.Store(c11, ref o, n); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c20, ref o, 0); T.Store(c21, ref o, n); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c30, ref o, 0); T.Store(c31, ref o, n); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c40, ref o, 0); T.Store(c41, ref o, n); o = ref Unsafe.Add(ref o, ldc);
-        T.Store(c50, ref o, 0); T.Store(c51, ref o, n);
     }
 
     /// <summary>
