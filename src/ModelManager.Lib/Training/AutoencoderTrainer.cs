@@ -309,16 +309,8 @@ public sealed class AutoencoderTrainer
     /// <summary>Mean of per-batch MSE losses over the given rows in eval mode (the validation loss).</summary>
     internal static double MeanBatchLoss(ITrainingEngine engine, int[] rows, int batchSize, CancellationToken cancellationToken)
     {
-        double sum = 0;
-        int batches = 0;
-        for (int start = 0; start < rows.Length; start = NextStart(rows, start, batchSize))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            sum += engine.EvaluateBatch(Batch(rows, start, batchSize));
-            batches++;
-        }
-
-        return sum / batches;
+        cancellationToken.ThrowIfCancellationRequested();
+        return engine.MeanBatchLoss(rows, batchSize);
     }
 
     private static (int Train, int Validation) SplitSizes(int rows, double validationSplit)

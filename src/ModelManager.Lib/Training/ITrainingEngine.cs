@@ -20,6 +20,22 @@ internal interface ITrainingEngine : IDisposable
     /// <param name="rows">Indices of the batch's rows in the training data.</param>
     double EvaluateBatch(ReadOnlySpan<int> rows);
 
+    /// <summary>The mean of <see cref="EvaluateBatch"/> over consecutive batches of <paramref name="rows"/>, equal to evaluating them one by one.</summary>
+    /// <param name="rows">Indices of the rows in the training data.</param>
+    /// <param name="batchSize">Rows per batch (the last may be shorter).</param>
+    double MeanBatchLoss(ReadOnlySpan<int> rows, int batchSize)
+    {
+        double sum = 0;
+        int batches = 0;
+        for (int start = 0; start < rows.Length; start += Math.Min(batchSize, rows.Length - start))
+        {
+            sum += EvaluateBatch(rows.Slice(start, Math.Min(batchSize, rows.Length - start)));
+            batches++;
+        }
+
+        return sum / batches;
+    }
+
     /// <summary>A deep copy of the current weights.</summary>
     ModelWeights Weights();
 }

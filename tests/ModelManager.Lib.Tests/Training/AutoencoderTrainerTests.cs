@@ -222,6 +222,28 @@ public sealed class AutoencoderTrainerTests
         double.IsFinite(trained.Result.Threshold).Should().BeTrue();
     }
 
+    [TestCase(32, 1)]
+    [TestCase(32, 2)]
+    [TestCase(7, 2)]
+    [TestCase(600, 1)] // batches larger than one evaluation pass
+    public void MeanBatchLoss_InPassesOfManyRows_EqualsEvaluatingBatchByBatchBitForBit(int batchSize, int threads)
+    {
+        // 1,100 rows: three passes of up to 512 rows, a short last batch in each pass and at the end.
+        float[][] data = TestData.Embeddings(1100, 16, seed: 4);
+        ModelWeights weights = WeightInitializer.Initialize(new ArchitectureInfo(16, [12, 6], 0.1), seed: 2);
+        using var engine = new CpuTrainingEngine(weights, [.. data.SelectMany(r => r)], Math.Min(batchSize, 1100), 0, dropoutSeed: 0, threads: threads);
+        int[] rows = [.. Enumerable.Range(0, 1100).Select(i => (i * 37) % 1100)];
+        double sum = 0;
+        int batches = 0;
+        for (int start = 0; start < rows.Length; start += batchSize)
+        {
+            sum += engine.EvaluateBatch(rows.AsSpan(start, Math.Min(batchSize, rows.Length - start)));
+            batches++;
+        }
+
+        engine.MeanBatchLoss(rows, batchSize).Should().Be(sum / batches);
+    }
+
     [Test]
     public void MeanBatchLoss_BatchSizeIntMax_CoversEveryRowOnce()
     {
