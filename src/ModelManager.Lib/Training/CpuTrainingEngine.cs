@@ -64,15 +64,8 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
         _gradients = new float[offset];
         _adam = new FlatAdam(offset, learningRate);
         _worker = threads == 2 ? new ForkJoinWorker() : null; // two threads: the caller plus a spin-waiting worker; more go through the pool
-        _activations = new float[_layers.Length + 1][];
-        int widest = 0;
-        for (int l = 0; l < _layers.Length; l++)
-        {
-            _activations[l] = new float[checked(maxBatch * _layers[l].In)];
-            widest = Math.Max(widest, Math.Max(_layers[l].In, _layers[l].Out));
-        }
-
-        _activations[^1] = new float[checked(maxBatch * _dimension)];
+        _activations = ActivationBuffers(maxBatch);
+        int widest = _layers.Max(l => Math.Max(l.In, l.Out));
         _gradientA = new float[checked(maxBatch * widest)];
         _gradientB = new float[checked(maxBatch * widest)];
 
@@ -118,22 +111,21 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double MeanBatchLoss(ReadOnlySpan<int> rows, int batchSize)
     {
-        double sum = 0;
-        int batches = 0;
         if (batchSize > EvaluationRows)
         {
-            // Batches larger than a pass: one at a time, as the trainer evaluates them.
-            for (int start = 0; start < rows.Length; start += Math.Min(batchSize, rows.Length - start))
-            {
-                sum += EvaluateBatch(rows.Slice(start, Math.Min(batchSize, rows.Length - start)));
-                batches++;
-            }
-
-            return sum / batches;
+            return ITrainingEngine.BatchByBatch(this, rows, batchSize); // batches larger than a pass
         }
 
+        double sum = 0;
+        int batches = 0;
         int group = EvaluationRows / batchSize * batchSize;
-        float[][] buffers = EvaluationBuffers(Math.Min(group, rows.Length));
+        int passRows = Math.Min(group, rows.Length);
+        if (_evaluation is null || _evaluation[0].Length < passRows * _dimension)
+        {
+            _evaluation = ActivationBuffers(passRows);
+        }
+
+        float[][] buffers = _evaluation;
         for (int first = 0; first < rows.Length; first += group)
         {
             int count = Math.Min(group, rows.Length - first);
@@ -152,20 +144,17 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
     /// <summary>Rows one evaluation pass takes at most (its buffers hold about 10 KB per row for 832 → [256, 128, 64]).</summary>
     internal const int EvaluationRows = 512;
 
-    private float[][] EvaluationBuffers(int rows)
+    /// <summary>Each layer's input for <paramref name="rows"/> rows, and the reconstruction ([l] = input of layer l; [L] = output).</summary>
+    private float[][] ActivationBuffers(int rows)
     {
-        if (_evaluation is null || _evaluation[0].Length < rows * _dimension)
+        var buffers = new float[_layers.Length + 1][];
+        for (int l = 0; l < _layers.Length; l++)
         {
-            _evaluation = new float[_layers.Length + 1][];
-            for (int l = 0; l < _layers.Length; l++)
-            {
-                _evaluation[l] = new float[checked(rows * _layers[l].In)];
-            }
-
-            _evaluation[^1] = new float[checked(rows * _dimension)];
+            buffers[l] = new float[checked(rows * _layers[l].In)];
         }
 
-        return _evaluation;
+        buffers[^1] = new float[checked(rows * _dimension)];
+        return buffers;
     }
 
     public ModelWeights Weights()

@@ -23,13 +23,19 @@ internal interface ITrainingEngine : IDisposable
     /// <summary>The mean of <see cref="EvaluateBatch"/> over consecutive batches of <paramref name="rows"/>, equal to evaluating them one by one.</summary>
     /// <param name="rows">Indices of the rows in the training data.</param>
     /// <param name="batchSize">Rows per batch (the last may be shorter).</param>
-    double MeanBatchLoss(ReadOnlySpan<int> rows, int batchSize)
+    double MeanBatchLoss(ReadOnlySpan<int> rows, int batchSize) => BatchByBatch(this, rows, batchSize);
+
+    /// <summary><see cref="MeanBatchLoss"/> as the trainer defines it: <see cref="EvaluateBatch"/> batch after batch, the losses' mean.</summary>
+    /// <param name="engine">The engine.</param>
+    /// <param name="rows">Indices of the rows in the training data.</param>
+    /// <param name="batchSize">Rows per batch (the last may be shorter).</param>
+    static double BatchByBatch(ITrainingEngine engine, ReadOnlySpan<int> rows, int batchSize)
     {
         double sum = 0;
         int batches = 0;
         for (int start = 0; start < rows.Length; start += Math.Min(batchSize, rows.Length - start))
         {
-            sum += EvaluateBatch(rows.Slice(start, Math.Min(batchSize, rows.Length - start)));
+            sum += engine.EvaluateBatch(rows.Slice(start, Math.Min(batchSize, rows.Length - start)));
             batches++;
         }
 
