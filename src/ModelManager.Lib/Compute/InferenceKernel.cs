@@ -71,7 +71,7 @@ internal sealed class InferenceKernel
                 shapes[i].ReluAfter,
                 RowMajor ? weight : InferenceProducts.Pack(weight, outSize, inSize, InferenceProducts.ActivePanelWidth),
                 weights.Layers[i].Bias,
-                compact is null || RowMajor ? compact : InferenceProducts.Pack(compact, outSize, inSize, InferenceProducts.ActivePanelWidth));
+                compact is null || RowMajor ? compact : InferenceProducts.PackPairs(compact, outSize, inSize, InferenceProducts.ActivePanelWidth));
         }
 
         CompactWeights = compactWeights;
@@ -664,7 +664,7 @@ internal sealed class InferenceKernel
         }
     }
 
-    /// <summary>A layer with its weights packed in column panels (<see cref="InferenceProducts.Pack{T}"/>; on the scalar path PyTorch's [out × in], see <see cref="RowMajor"/>); <see cref="Compact"/> the same as bfloat16, or null.</summary>
+    /// <summary>A layer with its weights packed in column panels (<see cref="InferenceProducts.Pack{T}"/>; on the scalar path PyTorch's [out × in], see <see cref="RowMajor"/>); <see cref="Compact"/> the same as bfloat16 in panels of input pairs (<see cref="InferenceProducts.PackPairs"/>; row-major on the scalar path), or null.</summary>
     private sealed record Layer(int In, int Out, bool Relu, float[] Weight, float[] Bias, ushort[]? Compact);
 
     /// <summary>

@@ -62,6 +62,36 @@ internal static class InferenceProducts
         return packed;
     }
 
+    /// <summary>
+    /// A row-major [out × in] matrix of bfloat16 in panels of <paramref name="panelWidth"/> columns
+    /// whose rows are input pairs: weight (p, j) at <see cref="PairedPanelOffset"/>(j) +
+    /// (p / 2) · 2 · panelWidth + p % 2, so each column's two weights of a pair share a 32-bit word
+    /// (see <see cref="BFloat16PairWeights"/>). An odd input count leaves the last pair's upper
+    /// halves zero, as the last panel's padding columns are.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per model load
+    public static ushort[] PackPairs(ushort[] weight, int outSize, int inSize, int panelWidth)
+    {
+        int panels = (outSize + panelWidth - 1) / panelWidth;
+        int pairs = (inSize + 1) / 2;
+        var packed = new ushort[checked(panels * panelWidth * 2 * pairs)];
+        for (int j = 0; j < outSize; j++)
+        {
+            nint start = PairedPanelOffset(j, inSize, panelWidth);
+            for (int p = 0; p < inSize; p++)
+            {
+                packed[start + BFloat16PairWeights.InputOffset(p, panelWidth)] = weight[(j * inSize) + p];
+            }
+        }
+
+        return packed;
+    }
+
+    /// <summary>Where column <paramref name="j"/>'s first weight sits in a matrix packed by <see cref="PackPairs"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static nint PairedPanelOffset(int j, int inSize, int panelWidth) =>
+        ((nint)(j / panelWidth) * ((inSize + 1) / 2) * 2 * panelWidth) + (2 * (j % panelWidth));
+
     /// <summary>Where column <paramref name="j"/>'s first weight sits in a packed matrix.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static nint PanelOffset(int j, int inSize, int panelWidth) => ((nint)(j / panelWidth) * inSize * panelWidth) + (j % panelWidth);
@@ -92,7 +122,7 @@ internal static class InferenceProducts
         }
     }
 
-    /// <summary><see cref="Row(ReadOnlySpan{float}, float[], float[], Span{float}, int, int, int, int)"/> with bfloat16 weights, widened exactly to the floats they stand for.</summary>
+    /// <summary><see cref="Row(ReadOnlySpan{float}, float[], float[], Span{float}, int, int, int, int)"/> with bfloat16 weights packed by <see cref="PackPairs"/> at <see cref="ActivePanelWidth"/>, widened exactly to the floats they stand for (the same chains, so the same bits as the float row over the widened weights).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row(ReadOnlySpan<float> x, ushort[] wt, float[] bias, Span<float> y, int inSize, int outSize, int j0, int j1)
     {
@@ -102,19 +132,19 @@ internal static class InferenceProducts
         ref float yr = ref MemoryMarshal.GetReference(y);
         if (Vector512.IsHardwareAccelerated)
         {
-            Row<Lanes512, BFloat16Weights>(ref xr, ref w, ref b, ref yr, inSize, outSize, j0, j1);
+            Row<Lanes512, BFloat16PairWeights>(ref xr, ref w, ref b, ref yr, inSize, outSize, j0, j1);
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            Row<Lanes256, BFloat16Weights>(ref xr, ref w, ref b, ref yr, inSize, outSize, j0, j1);
+            Row<Lanes256, BFloat16PairWeights>(ref xr, ref w, ref b, ref yr, inSize, outSize, j0, j1);
         }
         else if (Vector128.IsHardwareAccelerated)
         {
-            Row<Lanes128, BFloat16Weights>(ref xr, ref w, ref b, ref yr, inSize, outSize, j0, j1);
+            Row<Lanes128, BFloat16PairWeights>(ref xr, ref w, ref b, ref yr, inSize, outSize, j0, j1);
         }
         else
         {
-            Row<LanesScalar, BFloat16Weights>(ref xr, ref w, ref b, ref yr, inSize, outSize, j0, j1);
+            Row<LanesScalar, BFloat16PairWeights>(ref xr, ref w, ref b, ref yr, inSize, outSize, j0, j1);
         }
     }
 
@@ -154,11 +184,13 @@ internal static class InferenceProducts
         where TW : struct, IWeightElements
     {
         // Eight column vectors per sweep over the inputs: eight independent chains hide the
-        // multiply-add latency; each vector's weights advance one panel row per input, whichever
-        // panel the vector lies in (a vector never straddles two: panels are whole vectors wide).
+        // multiply-add latency; each vector's weights advance one panel row (or pair of rows) per
+        // step, whichever panel the vector lies in (a vector never straddles two: panels are whole
+        // vectors wide).
         int width = T.Count;
         int panel = PanelWidth<T>();
-        nint stride = TW.Offset(panel);
+        int step = TW.InputsPerStep;
+        nint stride = TW.Offset(TW.StepStride(panel));
         int j = j0;
         for (int head = Math.Min(j1, (j0 + width - 1) / width * width); j < head; j++)
         {
@@ -167,28 +199,42 @@ internal static class InferenceProducts
 
         for (; j <= j1 - (8 * width); j += 8 * width)
         {
-            nint o0 = PanelOffset(j, inSize, panel);
-            int o1 = (int)(PanelOffset(j + width, inSize, panel) - o0), o2 = (int)(PanelOffset(j + (2 * width), inSize, panel) - o0);
-            int o3 = (int)(PanelOffset(j + (3 * width), inSize, panel) - o0), o4 = (int)(PanelOffset(j + (4 * width), inSize, panel) - o0);
-            int o5 = (int)(PanelOffset(j + (5 * width), inSize, panel) - o0), o6 = (int)(PanelOffset(j + (6 * width), inSize, panel) - o0);
-            int o7 = (int)(PanelOffset(j + (7 * width), inSize, panel) - o0);
+            nint o0 = TW.ColumnOffset(j, inSize, panel);
+            int o1 = (int)(TW.ColumnOffset(j + width, inSize, panel) - o0), o2 = (int)(TW.ColumnOffset(j + (2 * width), inSize, panel) - o0);
+            int o3 = (int)(TW.ColumnOffset(j + (3 * width), inSize, panel) - o0), o4 = (int)(TW.ColumnOffset(j + (4 * width), inSize, panel) - o0);
+            int o5 = (int)(TW.ColumnOffset(j + (5 * width), inSize, panel) - o0), o6 = (int)(TW.ColumnOffset(j + (6 * width), inSize, panel) - o0);
+            int o7 = (int)(TW.ColumnOffset(j + (7 * width), inSize, panel) - o0);
             ref float yj = ref Unsafe.Add(ref y, j);
             ref float bj = ref Unsafe.Add(ref bias, j);
             T c0 = T.Load(ref bj, 0), c1 = T.Load(ref bj, (nuint)width), c2 = T.Load(ref bj, (nuint)(2 * width)), c3 = T.Load(ref bj, (nuint)(3 * width));
             T c4 = T.Load(ref bj, (nuint)(4 * width)), c5 = T.Load(ref bj, (nuint)(5 * width)), c6 = T.Load(ref bj, (nuint)(6 * width)), c7 = T.Load(ref bj, (nuint)(7 * width));
             ref byte row = ref TW.At(ref wt, o0);
-            for (int p = 0; p < inSize; p++)
+            int p = 0;
+            for (; p <= inSize - step; p += step)
+            {
+                TW.Broadcast(ref x, p, out T v0, out T v1);
+                c0 = TW.MultiplyAdd(v0, v1, ref row, 0, c0);
+                c1 = TW.MultiplyAdd(v0, v1, ref row, o1, c1);
+                c2 = TW.MultiplyAdd(v0, v1, ref row, o2, c2);
+                c3 = TW.MultiplyAdd(v0, v1, ref row, o3, c3);
+                c4 = TW.MultiplyAdd(v0, v1, ref row, o4, c4);
+                c5 = TW.MultiplyAdd(v0, v1, ref row, o5, c5);
+                c6 = TW.MultiplyAdd(v0, v1, ref row, o6, c6);
+                c7 = TW.MultiplyAdd(v0, v1, ref row, o7, c7);
+                row = ref Unsafe.AddByteOffset(ref row, stride);
+            }
+
+            if (p < inSize)
             {
                 T v = T.Broadcast(Unsafe.Add(ref x, p));
-                c0 = T.MultiplyAdd(v, TW.Load<T>(ref row, 0), c0);
-                c1 = T.MultiplyAdd(v, TW.Load<T>(ref row, o1), c1);
-                c2 = T.MultiplyAdd(v, TW.Load<T>(ref row, o2), c2);
-                c3 = T.MultiplyAdd(v, TW.Load<T>(ref row, o3), c3);
-                c4 = T.MultiplyAdd(v, TW.Load<T>(ref row, o4), c4);
-                c5 = T.MultiplyAdd(v, TW.Load<T>(ref row, o5), c5);
-                c6 = T.MultiplyAdd(v, TW.Load<T>(ref row, o6), c6);
-                c7 = T.MultiplyAdd(v, TW.Load<T>(ref row, o7), c7);
-                row = ref Unsafe.AddByteOffset(ref row, stride);
+                c0 = TW.MultiplyAddLast(v, ref row, 0, c0);
+                c1 = TW.MultiplyAddLast(v, ref row, o1, c1);
+                c2 = TW.MultiplyAddLast(v, ref row, o2, c2);
+                c3 = TW.MultiplyAddLast(v, ref row, o3, c3);
+                c4 = TW.MultiplyAddLast(v, ref row, o4, c4);
+                c5 = TW.MultiplyAddLast(v, ref row, o5, c5);
+                c6 = TW.MultiplyAddLast(v, ref row, o6, c6);
+                c7 = TW.MultiplyAddLast(v, ref row, o7, c7);
             }
 
             T.Store(c0, ref yj, 0);
@@ -203,17 +249,25 @@ internal static class InferenceProducts
 
         for (; j <= j1 - (2 * width); j += 2 * width)
         {
-            nint o0 = PanelOffset(j, inSize, panel);
-            int o1 = (int)(PanelOffset(j + width, inSize, panel) - o0);
+            nint o0 = TW.ColumnOffset(j, inSize, panel);
+            int o1 = (int)(TW.ColumnOffset(j + width, inSize, panel) - o0);
             ref float yj = ref Unsafe.Add(ref y, j);
             T c0 = T.Load(ref bias, (nuint)j), c1 = T.Load(ref bias, (nuint)(j + width));
             ref byte row = ref TW.At(ref wt, o0);
-            for (int p = 0; p < inSize; p++)
+            int p = 0;
+            for (; p <= inSize - step; p += step)
+            {
+                TW.Broadcast(ref x, p, out T v0, out T v1);
+                c0 = TW.MultiplyAdd(v0, v1, ref row, 0, c0);
+                c1 = TW.MultiplyAdd(v0, v1, ref row, o1, c1);
+                row = ref Unsafe.AddByteOffset(ref row, stride);
+            }
+
+            if (p < inSize)
             {
                 T v = T.Broadcast(Unsafe.Add(ref x, p));
-                c0 = T.MultiplyAdd(v, TW.Load<T>(ref row, 0), c0);
-                c1 = T.MultiplyAdd(v, TW.Load<T>(ref row, o1), c1);
-                row = ref Unsafe.AddByteOffset(ref row, stride);
+                c0 = TW.MultiplyAddLast(v, ref row, 0, c0);
+                c1 = TW.MultiplyAddLast(v, ref row, o1, c1);
             }
 
             T.Store(c0, ref yj, 0);
@@ -223,11 +277,18 @@ internal static class InferenceProducts
         for (; j <= j1 - width; j += width)
         {
             T c0 = T.Load(ref bias, (nuint)j);
-            ref byte row = ref TW.At(ref wt, PanelOffset(j, inSize, panel));
-            for (int p = 0; p < inSize; p++)
+            ref byte row = ref TW.At(ref wt, TW.ColumnOffset(j, inSize, panel));
+            int p = 0;
+            for (; p <= inSize - step; p += step)
             {
-                c0 = T.MultiplyAdd(T.Broadcast(Unsafe.Add(ref x, p)), TW.Load<T>(ref row, 0), c0);
+                TW.Broadcast(ref x, p, out T v0, out T v1);
+                c0 = TW.MultiplyAdd(v0, v1, ref row, 0, c0);
                 row = ref Unsafe.AddByteOffset(ref row, stride);
+            }
+
+            if (p < inSize)
+            {
+                c0 = TW.MultiplyAddLast(T.Broadcast(Unsafe.Add(ref x, p)), ref row, 0, c0);
             }
 
             T.Store(c0, ref y, (nuint)j);
@@ -246,11 +307,10 @@ internal static class InferenceProducts
         where TW : struct, IWeightElements
     {
         float sum = Unsafe.Add(ref bias, j);
-        nint offset = PanelOffset(j, inSize, panel);
+        nint offset = TW.ColumnOffset(j, inSize, panel);
         for (int p = 0; p < inSize; p++)
         {
-            sum = T.MultiplyAdd(Unsafe.Add(ref x, p), TW.Scalar(ref wt, offset), sum);
-            offset += panel;
+            sum = T.MultiplyAdd(Unsafe.Add(ref x, p), TW.Scalar(ref wt, offset + TW.InputOffset(p, panel)), sum);
         }
 
         return sum;
@@ -347,26 +407,53 @@ internal static class InferenceProducts
     }
 }
 
-/// <summary>How a weight matrix's elements are stored: float32, or bfloat16 (the upper halves of floats).</summary>
+/// <summary>
+/// How a packed weight matrix's elements are stored and stepped through: float32 panels
+/// (<see cref="InferenceProducts.Pack{T}"/>), or bfloat16 panels of input pairs
+/// (<see cref="InferenceProducts.PackPairs"/>). Either way a column's chain takes its inputs in
+/// order, one multiply-add each.
+/// </summary>
 internal interface IWeightElements
 {
+    /// <summary>Inputs one step of a chain takes (two for pairs).</summary>
+    static abstract int InputsPerStep { get; }
+
     /// <summary>Bytes from the start to element <paramref name="index"/>.</summary>
     static abstract nint Offset(nint index);
 
     /// <summary>Element <paramref name="index"/>'s address.</summary>
     static abstract ref byte At(ref byte start, nint index);
 
-    /// <summary>The lanes of elements <paramref name="index"/> … from <paramref name="start"/>, as floats.</summary>
-    static abstract T Load<T>(ref byte start, int index)
+    /// <summary>The element where column <paramref name="j"/>'s weights start.</summary>
+    static abstract nint ColumnOffset(int j, int inSize, int panel);
+
+    /// <summary>Elements from input <paramref name="p"/>'s weight of a column to its first.</summary>
+    static abstract nint InputOffset(int p, int panel);
+
+    /// <summary>Elements from one step's weights to the next step's in a panel.</summary>
+    static abstract nint StepStride(int panel);
+
+    /// <summary>The inputs of the step at <paramref name="p"/>, each in every lane (<paramref name="second"/> unused with one input per step).</summary>
+    static abstract void Broadcast<T>(ref float x, int p, out T first, out T second)
+        where T : struct, ILanes<T>;
+
+    /// <summary>One step of the lanes' chains over the weights at element <paramref name="index"/> from <paramref name="start"/>.</summary>
+    static abstract T MultiplyAdd<T>(T first, T second, ref byte start, int index, T sum)
+        where T : struct, ILanes<T>;
+
+    /// <summary>A last step of one input (the odd one out of pairs).</summary>
+    static abstract T MultiplyAddLast<T>(T first, ref byte start, int index, T sum)
         where T : struct, ILanes<T>;
 
     /// <summary>Element <paramref name="index"/> as a float.</summary>
     static abstract float Scalar(ref byte start, nint index);
 }
 
-/// <summary>float32 weights.</summary>
+/// <summary>float32 weights in panels, one input per step.</summary>
 internal readonly struct Float32Weights : IWeightElements
 {
+    public static int InputsPerStep => 1;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nint Offset(nint index) => index * sizeof(float);
 
@@ -374,16 +461,44 @@ internal readonly struct Float32Weights : IWeightElements
     public static ref byte At(ref byte start, nint index) => ref Unsafe.AddByteOffset(ref start, index * sizeof(float));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static T Load<T>(ref byte start, int index)
-        where T : struct, ILanes<T> => T.Load(ref Unsafe.As<byte, float>(ref start), (nuint)index);
+    public static nint ColumnOffset(int j, int inSize, int panel) => InferenceProducts.PanelOffset(j, inSize, panel);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nint InputOffset(int p, int panel) => (nint)p * panel;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nint StepStride(int panel) => panel;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Broadcast<T>(ref float x, int p, out T first, out T second)
+        where T : struct, ILanes<T>
+    {
+        first = T.Broadcast(Unsafe.Add(ref x, p));
+        second = default;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T MultiplyAdd<T>(T first, T second, ref byte start, int index, T sum)
+        where T : struct, ILanes<T> => T.MultiplyAdd(first, T.Load(ref Unsafe.As<byte, float>(ref start), (nuint)index), sum);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T MultiplyAddLast<T>(T first, ref byte start, int index, T sum)
+        where T : struct, ILanes<T> => T.MultiplyAdd(first, T.Load(ref Unsafe.As<byte, float>(ref start), (nuint)index), sum);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Scalar(ref byte start, nint index) => Unsafe.Add(ref Unsafe.As<byte, float>(ref start), index);
 }
 
-/// <summary>bfloat16 weights, widened exactly.</summary>
-internal readonly struct BFloat16Weights : IWeightElements
+/// <summary>
+/// bfloat16 weights in panels of input pairs, two inputs per step: each 32-bit word holds a
+/// column's weights for inputs 2q (lower half) and 2q + 1 (upper half), so one full-width load
+/// widens to two vectors with a shift and a mask (the upper half already sits where a float's
+/// bits go). Widening half-width loads instead cost a shuffle and a shift per vector.
+/// </summary>
+internal readonly struct BFloat16PairWeights : IWeightElements
 {
+    public static int InputsPerStep => 2;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nint Offset(nint index) => index * sizeof(ushort);
 
@@ -391,8 +506,37 @@ internal readonly struct BFloat16Weights : IWeightElements
     public static ref byte At(ref byte start, nint index) => ref Unsafe.AddByteOffset(ref start, index * sizeof(ushort));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static T Load<T>(ref byte start, int index)
-        where T : struct, ILanes<T> => T.LoadBFloat16(ref Unsafe.As<byte, ushort>(ref start), (nuint)index);
+    public static nint ColumnOffset(int j, int inSize, int panel) => InferenceProducts.PairedPanelOffset(j, inSize, panel);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nint InputOffset(int p, int panel) => ((nint)(p >> 1) * 2 * panel) + (p & 1);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nint StepStride(int panel) => 2 * panel;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Broadcast<T>(ref float x, int p, out T first, out T second)
+        where T : struct, ILanes<T>
+    {
+        first = T.Broadcast(Unsafe.Add(ref x, p));
+        second = T.Broadcast(Unsafe.Add(ref x, p + 1));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T MultiplyAdd<T>(T first, T second, ref byte start, int index, T sum)
+        where T : struct, ILanes<T>
+    {
+        T.LoadBFloat16Pairs(ref Unsafe.As<byte, ushort>(ref start), (nuint)index, out T lower, out T upper);
+        return T.MultiplyAdd(second, upper, T.MultiplyAdd(first, lower, sum));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T MultiplyAddLast<T>(T first, ref byte start, int index, T sum)
+        where T : struct, ILanes<T>
+    {
+        T.LoadBFloat16Pairs(ref Unsafe.As<byte, ushort>(ref start), (nuint)index, out T lower, out T _);
+        return T.MultiplyAdd(first, lower, sum);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Scalar(ref byte start, nint index) => BFloat16.ToSingle(Unsafe.Add(ref Unsafe.As<byte, ushort>(ref start), index));

@@ -72,6 +72,13 @@ internal interface ILanes<TSelf>
     /// <summary>Count bfloat16 values (the upper halves of floats) from <paramref name="source"/> + <paramref name="offset"/>, widened exactly to floats.</summary>
     static abstract TSelf LoadBFloat16(ref ushort source, nuint offset);
 
+    /// <summary>
+    /// Count pairs of bfloat16 values from <paramref name="source"/> + <paramref name="offset"/>
+    /// (each lane's 32 bits: the lower value first), widened exactly: the lower values to
+    /// <paramref name="lower"/>, the upper to <paramref name="upper"/>.
+    /// </summary>
+    static abstract void LoadBFloat16Pairs(ref ushort source, nuint offset, out TSelf lower, out TSelf upper);
+
     /// <summary>Every lane <paramref name="value"/>.</summary>
     static abstract TSelf Broadcast(float value);
 
@@ -116,6 +123,14 @@ internal readonly struct Lanes512 : ILanes<Lanes512>
         new(Vector512.ShiftLeft(Vector512.WidenLower(Vector256.LoadUnsafe(ref source, offset).ToVector512Unsafe()), 16).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadBFloat16Pairs(ref ushort source, nuint offset, out Lanes512 lower, out Lanes512 upper)
+    {
+        Vector512<uint> pairs = Vector512.LoadUnsafe(ref Unsafe.As<ushort, uint>(ref Unsafe.Add(ref source, offset)));
+        lower = new(Vector512.ShiftLeft(pairs, 16).AsSingle());
+        upper = new((pairs & Vector512.Create(0xFFFF0000u)).AsSingle());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Broadcast(float value) => new(Vector512.Create(value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -157,6 +172,14 @@ internal readonly struct Lanes256 : ILanes<Lanes256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 LoadBFloat16(ref ushort source, nuint offset) =>
         new(Vector256.ShiftLeft(Vector256.WidenLower(Vector128.LoadUnsafe(ref source, offset).ToVector256Unsafe()), 16).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadBFloat16Pairs(ref ushort source, nuint offset, out Lanes256 lower, out Lanes256 upper)
+    {
+        Vector256<uint> pairs = Vector256.LoadUnsafe(ref Unsafe.As<ushort, uint>(ref Unsafe.Add(ref source, offset)));
+        lower = new(Vector256.ShiftLeft(pairs, 16).AsSingle());
+        upper = new((pairs & Vector256.Create(0xFFFF0000u)).AsSingle());
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Broadcast(float value) => new(Vector256.Create(value));
@@ -208,6 +231,14 @@ internal readonly struct Lanes128 : ILanes<Lanes128>
     {
         ulong four = Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<ushort, byte>(ref Unsafe.Add(ref source, offset)));
         return new(Vector128.ShiftLeft(Vector128.WidenLower(Vector128.CreateScalarUnsafe(four).AsUInt16()), 16).AsSingle());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadBFloat16Pairs(ref ushort source, nuint offset, out Lanes128 lower, out Lanes128 upper)
+    {
+        Vector128<uint> pairs = Vector128.LoadUnsafe(ref Unsafe.As<ushort, uint>(ref Unsafe.Add(ref source, offset)));
+        lower = new(Vector128.ShiftLeft(pairs, 16).AsSingle());
+        upper = new((pairs & Vector128.Create(0xFFFF0000u)).AsSingle());
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -264,6 +295,14 @@ internal readonly struct LanesScalar : ILanes<LanesScalar>
     {
         ref ushort r = ref Unsafe.Add(ref source, offset);
         return new(BFloat16.ToSingle(r), BFloat16.ToSingle(Unsafe.Add(ref r, 1)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadBFloat16Pairs(ref ushort source, nuint offset, out LanesScalar lower, out LanesScalar upper)
+    {
+        ref ushort r = ref Unsafe.Add(ref source, offset);
+        lower = new(BFloat16.ToSingle(r), BFloat16.ToSingle(Unsafe.Add(ref r, 2)));
+        upper = new(BFloat16.ToSingle(Unsafe.Add(ref r, 1)), BFloat16.ToSingle(Unsafe.Add(ref r, 3)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -67,13 +67,39 @@ public sealed class InferenceProductsTests
         }
     }
 
+    // Odd and even input counts (an odd one ends on a lone input), column ranges that start and
+    // end off a vector boundary, and layers narrower and wider than a panel.
+    [TestCase(45, 150, 0, 150)]
+    [TestCase(46, 150, 0, 150)]
+    [TestCase(1, 9, 0, 9)]
+    [TestCase(257, 300, 3, 297)]
+    [TestCase(832, 256, 128, 256)]
+    public void Row_WithBFloat16PairWeights_EqualsTheFloatRowOverTheWidenedWeights_OnEveryReachablePath(int inSize, int outSize, int j0, int j1)
+    {
+        float[] x = Random(inSize, 7), bias = Random(outSize, 8);
+        ushort[] rounded = [.. Random(inSize * outSize, 9).Select(BFloat16.FromSingle)];
+        float[] widenedWeights = [.. rounded.Select(BFloat16.ToSingle)];
+        foreach ((string name, int panelWidth, RowsProduct _, RowProduct row) in Reachable())
+        {
+            ushort[] compact = InferenceProducts.PackPairs(rounded, outSize, inSize, panelWidth);
+            float[] widened = InferenceProducts.Pack(widenedWeights, outSize, inSize, panelWidth);
+            float[] fromCompact = new float[outSize], fromFloat = new float[outSize];
+
+            CompactRows[name](x, compact, bias, fromCompact, inSize, outSize, j0, j1);
+            row(x, widened, bias, fromFloat, inSize, outSize, j0, j1);
+
+            fromCompact.Should().Equal(fromFloat, name);
+            fromCompact.Take(j0).Concat(fromCompact.Skip(j1)).Where(v => v != 0).Should().BeEmpty($"{name}: nothing outside the range is written");
+        }
+    }
+
     [Test]
-    public void Row_WithBFloat16Weights_EqualsTheFloatRowOverTheWidenedWeights()
+    public void Row_WithBFloat16PairWeights_OnTheActivePath_EqualsThePathsOwnKernel()
     {
         const int inSize = 45, outSize = 150;
         float[] x = Random(inSize, 7), bias = Random(outSize, 8);
         ushort[] rounded = [.. Random(inSize * outSize, 9).Select(BFloat16.FromSingle)];
-        ushort[] compact = InferenceProducts.Pack(rounded, outSize, inSize, InferenceProducts.ActivePanelWidth);
+        ushort[] compact = InferenceProducts.PackPairs(rounded, outSize, inSize, InferenceProducts.ActivePanelWidth);
         float[] widened = InferenceProducts.Pack([.. rounded.Select(BFloat16.ToSingle)], outSize, inSize, InferenceProducts.ActivePanelWidth);
         float[] fromCompact = new float[outSize], fromFloat = new float[outSize];
 
@@ -81,6 +107,20 @@ public sealed class InferenceProductsTests
         InferenceProducts.Row(x, widened, bias, fromFloat, inSize, outSize, 0, outSize);
 
         fromCompact.Should().Equal(fromFloat);
+    }
+
+    [Test]
+    public void PackPairs_PutsEachColumnsInputPairInOneWord_AndPadsTheLoneInputAndTheLastPanel()
+    {
+        ushort[] weight = [1, 2, 3, 4, 5, 6, 7, 8, 9]; // 3 outputs × 3 inputs
+
+        InferenceProducts.PackPairs(weight, 3, 3, 2).Should().Equal(
+            1, 2, 4, 5, // panel of outputs 0 and 1: inputs 0 and 1 of output 0, then of output 1
+            3, 0, 6, 0, // input 2 alone
+            7, 8, 0, 0, // output 2, padded
+            9, 0, 0, 0);
+        InferenceProducts.PairedPanelOffset(1, 3, 2).Should().Be(2);
+        InferenceProducts.PairedPanelOffset(2, 3, 2).Should().Be(8);
     }
 
     [Test]
@@ -116,6 +156,22 @@ public sealed class InferenceProductsTests
             yield return ("Vector512", InferenceProducts.PanelWidth<Lanes512>(), RowsOn<Lanes512>, RowOn<Lanes512>);
         }
     }
+
+    private delegate void CompactRowProduct(ReadOnlySpan<float> x, ushort[] wt, float[] bias, Span<float> y, int inSize, int outSize, int j0, int j1);
+
+    private static readonly Dictionary<string, CompactRowProduct> CompactRows = new()
+    {
+        ["Scalar"] = CompactRowOn<LanesScalar>,
+        ["Vector128"] = CompactRowOn<Lanes128>,
+        ["Vector256"] = CompactRowOn<Lanes256>,
+        ["Vector512"] = CompactRowOn<Lanes512>,
+    };
+
+    private static void CompactRowOn<T>(ReadOnlySpan<float> x, ushort[] wt, float[] bias, Span<float> y, int inSize, int outSize, int j0, int j1)
+        where T : struct, ILanes<T> =>
+        InferenceProducts.Row<T, BFloat16PairWeights>(
+            ref MemoryMarshal.GetReference(x), ref Unsafe.As<ushort, byte>(ref MemoryMarshal.GetArrayDataReference(wt)), ref MemoryMarshal.GetArrayDataReference(bias),
+            ref MemoryMarshal.GetReference(y), inSize, outSize, j0, j1);
 
     private static void RowsOn<T>(ReadOnlySpan<float> a, int lda, float[] wt, float[] bias, Span<float> c, int ldc, int m, int inSize, int outSize)
         where T : struct, ILanes<T> =>
