@@ -86,6 +86,36 @@ public sealed class MatrixKernelsTests
         }
     }
 
+    // Training's forward product on AVX-512 pairs two rows in each 512-bit accumulator: tiles of eight
+    // rows × four columns, then the 256-bit kernel for the remaining rows and columns, depth tails
+    // of every length, and a column range that starts inside a tile.
+    [TestCase(32, 832, 256, 0, 256)]
+    [TestCase(13, 37, 29, 0, 29)]
+    [TestCase(7, 5, 19, 3, 19)]
+    [TestCase(9, 64, 16, 8, 16)]
+    [TestCase(17, 20, 10, 2, 10)] // two row tiles, a row left over, columns from inside a tile
+    [TestCase(5, 300, 41, 1, 40)]
+    [TestCase(1, 8, 8, 0, 8)]
+    public void TrainingMultiplyTransposed_EqualsThe256BitProductBitForBit_WherePathsAllowIt(int m, int depth, int n, int j0, int j1)
+    {
+        float[] a = Random(m * depth, 14), b = Random(n * depth, 15), bias = Random(n, 16);
+        float[] training = new float[m * n], reference = new float[m * n];
+
+        MatrixKernels.TrainingMultiplyTransposed(a, depth, b, depth, bias, training, n, m, depth, j0, j1);
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        {
+            // AVX2 and AVX-512 machines train alike: each element is its 256-bit dot product.
+            MatrixKernels.MultiplyTransposed<Lanes256>(ref a[0], depth, ref b[0], depth, ref bias[0], ref reference[0], n, m, depth, j0, j1);
+        }
+        else
+        {
+            MatrixKernels.MultiplyTransposed(a, depth, b, depth, bias, reference, n, m, depth, j0, j1);
+        }
+
+        training.Should().Equal(reference);
+        training.Where((v, k) => (k % n < j0 || k % n >= j1) && v != 0).Should().BeEmpty("nothing outside the column range is written");
+    }
+
     [Test]
     public void ColumnRanges_ComputedSeparately_EqualTheWholeProductBitForBit()
     {
