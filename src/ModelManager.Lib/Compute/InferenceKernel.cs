@@ -608,8 +608,8 @@ internal sealed class InferenceKernel
     /// Σ ((double)x[i] − y[i])² over sixteen partial sums (element i into sum i mod 16), added
     /// pairwise, then the tail: sixteen independent addition chains instead of one, and the same
     /// operations in the same order on every SIMD path (a training's loss steers early stopping and
-    /// the learning-rate schedule, so it must not depend on the processor). Accumulated in double:
-    /// the threshold comparison should not hinge on float rounding.
+    /// the learning-rate schedule, so it must not depend on the processor). Accumulated in double
+    /// (the training loss; it is reported as a float).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static double SquaredDistance(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
@@ -749,7 +749,7 @@ internal sealed class InferenceKernel
             ref ushort half = ref MemoryMarshal.GetArrayDataReference(compact);
             for (; j <= j1 - 4; j += 4)
             {
-                (float d0, float d1, float d2, float d3) = MatrixKernels.Dot4BFloat16<LanesScalar>(ref x, ref Unsafe.Add(ref half, j * n), n, n);
+                (float d0, float d1, float d2, float d3) = MatrixKernels.Dot4BFloat16(ref x, ref Unsafe.Add(ref half, j * n), n, n);
                 MatrixKernels.Store4(ref Unsafe.Add(ref o, j), d0, d1, d2, d3, ref Unsafe.Add(ref bias, j));
             }
         }

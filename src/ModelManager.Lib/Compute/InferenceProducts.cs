@@ -11,6 +11,8 @@ namespace AgeGroupAnomaly.Compute;
 /// for p = 0, 1, … in input order, rounded as the path's lanes round it (fused on FMA hardware). A
 /// vector lane, the scalar tail, any tile of a batch, any column range and either core compute that
 /// same chain, so a batch score equals the single score bit for bit however the work is cut.
+/// Compact (bfloat16) weights for single scores are packed in panels of input pairs instead
+/// (<see cref="PackPairs"/>), each output still one chain in input order.
 /// </summary>
 /// <remarks>
 /// A batch runs as outer products: a tile of rows × column vectors keeps its accumulators in

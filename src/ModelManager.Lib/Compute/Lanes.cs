@@ -69,9 +69,6 @@ internal interface ILanes<TSelf>
     /// <summary>Count floats from <paramref name="source"/> + <paramref name="offset"/>.</summary>
     static abstract TSelf Load(ref float source, nuint offset);
 
-    /// <summary>Count bfloat16 values (the upper halves of floats) from <paramref name="source"/> + <paramref name="offset"/>, widened exactly to floats.</summary>
-    static abstract TSelf LoadBFloat16(ref ushort source, nuint offset);
-
     /// <summary>
     /// Count pairs of bfloat16 values from <paramref name="source"/> + <paramref name="offset"/>
     /// (each lane's 32 bits: the lower value first), widened exactly: the lower values to
@@ -119,10 +116,6 @@ internal readonly struct Lanes512 : ILanes<Lanes512>
     public static Lanes512 Load(ref float source, nuint offset) => new(Vector512.LoadUnsafe(ref source, offset));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 LoadBFloat16(ref ushort source, nuint offset) =>
-        new(Vector512.ShiftLeft(Vector512.WidenLower(Vector256.LoadUnsafe(ref source, offset).ToVector512Unsafe()), 16).AsSingle());
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void LoadBFloat16Pairs(ref ushort source, nuint offset, out Lanes512 lower, out Lanes512 upper)
     {
         Vector512<uint> pairs = Vector512.LoadUnsafe(ref Unsafe.As<ushort, uint>(ref Unsafe.Add(ref source, offset)));
@@ -168,10 +161,6 @@ internal readonly struct Lanes256 : ILanes<Lanes256>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Load(ref float source, nuint offset) => new(Vector256.LoadUnsafe(ref source, offset));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 LoadBFloat16(ref ushort source, nuint offset) =>
-        new(Vector256.ShiftLeft(Vector256.WidenLower(Vector128.LoadUnsafe(ref source, offset).ToVector256Unsafe()), 16).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void LoadBFloat16Pairs(ref ushort source, nuint offset, out Lanes256 lower, out Lanes256 upper)
@@ -225,13 +214,6 @@ internal readonly struct Lanes128 : ILanes<Lanes128>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Load(ref float source, nuint offset) => new(Vector128.LoadUnsafe(ref source, offset));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes128 LoadBFloat16(ref ushort source, nuint offset)
-    {
-        ulong four = Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<ushort, byte>(ref Unsafe.Add(ref source, offset)));
-        return new(Vector128.ShiftLeft(Vector128.WidenLower(Vector128.CreateScalarUnsafe(four).AsUInt16()), 16).AsSingle());
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void LoadBFloat16Pairs(ref ushort source, nuint offset, out Lanes128 lower, out Lanes128 upper)
@@ -290,6 +272,7 @@ internal readonly struct LanesScalar : ILanes<LanesScalar>
         return new(r, Unsafe.Add(ref r, 1));
     }
 
+    /// <summary>Two bfloat16 values widened exactly (the scalar path's row-major compact weights).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static LanesScalar LoadBFloat16(ref ushort source, nuint offset)
     {

@@ -78,7 +78,7 @@ internal static class MatrixKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TrainingMultiplyTransposed(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, ReadOnlySpan<float> bias, Span<float> c, int ldc, int m, int depth, int j0, int j1)
     {
-        if (Vector512.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
         {
             MultiplyTransposedInPairedLanes(ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(bias), ref MemoryMarshal.GetReference(c), ldc, m, depth, j0, j1);
         }
@@ -96,7 +96,9 @@ internal static class MatrixKernels
     /// 256-bit product leaves AVX-512's second multiply-add port idle). Tiles of eight rows × four
     /// columns; the remaining rows and columns take the 256-bit kernel. The six forward products
     /// of a 32-row step of 832 → [256, 128, 64] on one core: 1.32–1.52× faster than at 256 bits
-    /// (1.52–1.61× for a 512-row evaluation pass), in one process, alternated.
+    /// (1.52–1.61× for a 512-row evaluation pass), in one process, alternated. (Equality with an
+    /// AVX2 machine also rests on the JIT summing a <see cref="Vector256{T}"/>'s lanes in the same
+    /// order on both, which tests on one machine cannot check.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MultiplyTransposedInPairedLanes(ref float ar, int lda, ref float br, int ldb, ref float biasr, ref float cr, int ldc, int m, int depth, int j0, int j1)
@@ -251,7 +253,7 @@ internal static class MatrixKernels
         // Blocks of A rows outermost, sized to stay in L1 (rows of 832 floats, 32 of them, do not:
         // re-read from L2 for every quad of B they ran at a third of the multiply-add rate); quads of
         // B rows inside, read once per block; tiles of four rows where there are 32 vector registers
-        // (sixteen accumulators; also for training's 256-bit products on AVX-512), else three
+        // (sixteen accumulators; on AVX-512 also the rows training's paired tiles leave), else three
         // (twelve of sixteen). Smaller tiles and plain dot
         // products take the remaining rows: the same order per element.
         bool fourRows = SimdPaths.ThirtyTwoRegisters;
@@ -563,36 +565,35 @@ internal static class MatrixKernels
     }
 
     /// <summary>
-    /// <see cref="Dot4{T}"/> with the four rows of y stored as bfloat16: each weight widens exactly to
-    /// the float it stands for, so the results equal <see cref="Dot4{T}"/> over those floats bit for
-    /// bit, reading half the bytes.
+    /// <see cref="Dot4{T}"/> on two scalar lanes (the scalar path's compact weights, row-major) with
+    /// the four rows of y stored as bfloat16: each weight widens exactly to the float it stands for,
+    /// so the results equal <see cref="Dot4{T}"/> over those floats bit for bit, reading half the bytes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static (float, float, float, float) Dot4BFloat16<T>(ref float x, ref ushort y0, int ldy, int length)
-        where T : struct, ILanes<T>
+    internal static (float, float, float, float) Dot4BFloat16(ref float x, ref ushort y0, int ldy, int length)
     {
         ref ushort y1 = ref Unsafe.Add(ref y0, ldy);
         ref ushort y2 = ref Unsafe.Add(ref y1, ldy);
         ref ushort y3 = ref Unsafe.Add(ref y2, ldy);
-        T a0 = T.Zero, a1 = a0, a2 = a0, a3 = a0;
+        LanesScalar a0 = LanesScalar.Zero, a1 = a0, a2 = a0, a3 = a0;
         int k = 0;
-        for (; k <= length - T.Count; k += T.Count)
+        for (; k <= length - LanesScalar.Count; k += LanesScalar.Count)
         {
-            T xv = T.Load(ref x, (nuint)k);
-            a0 = T.MultiplyAdd(xv, T.LoadBFloat16(ref y0, (nuint)k), a0);
-            a1 = T.MultiplyAdd(xv, T.LoadBFloat16(ref y1, (nuint)k), a1);
-            a2 = T.MultiplyAdd(xv, T.LoadBFloat16(ref y2, (nuint)k), a2);
-            a3 = T.MultiplyAdd(xv, T.LoadBFloat16(ref y3, (nuint)k), a3);
+            LanesScalar xv = LanesScalar.Load(ref x, (nuint)k);
+            a0 = LanesScalar.MultiplyAdd(xv, LanesScalar.LoadBFloat16(ref y0, (nuint)k), a0);
+            a1 = LanesScalar.MultiplyAdd(xv, LanesScalar.LoadBFloat16(ref y1, (nuint)k), a1);
+            a2 = LanesScalar.MultiplyAdd(xv, LanesScalar.LoadBFloat16(ref y2, (nuint)k), a2);
+            a3 = LanesScalar.MultiplyAdd(xv, LanesScalar.LoadBFloat16(ref y3, (nuint)k), a3);
         }
 
-        float s0 = T.Sum(a0), s1 = T.Sum(a1), s2 = T.Sum(a2), s3 = T.Sum(a3);
+        float s0 = LanesScalar.Sum(a0), s1 = LanesScalar.Sum(a1), s2 = LanesScalar.Sum(a2), s3 = LanesScalar.Sum(a3);
         for (; k < length; k++)
         {
             float xk = Unsafe.Add(ref x, k);
-            s0 = T.MultiplyAdd(xk, BFloat16.ToSingle(Unsafe.Add(ref y0, k)), s0);
-            s1 = T.MultiplyAdd(xk, BFloat16.ToSingle(Unsafe.Add(ref y1, k)), s1);
-            s2 = T.MultiplyAdd(xk, BFloat16.ToSingle(Unsafe.Add(ref y2, k)), s2);
-            s3 = T.MultiplyAdd(xk, BFloat16.ToSingle(Unsafe.Add(ref y3, k)), s3);
+            s0 = LanesScalar.MultiplyAdd(xk, BFloat16.ToSingle(Unsafe.Add(ref y0, k)), s0);
+            s1 = LanesScalar.MultiplyAdd(xk, BFloat16.ToSingle(Unsafe.Add(ref y1, k)), s1);
+            s2 = LanesScalar.MultiplyAdd(xk, BFloat16.ToSingle(Unsafe.Add(ref y2, k)), s2);
+            s3 = LanesScalar.MultiplyAdd(xk, BFloat16.ToSingle(Unsafe.Add(ref y3, k)), s3);
         }
 
         return (s0, s1, s2, s3);

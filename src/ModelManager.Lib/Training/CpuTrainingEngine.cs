@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using AgeGroupAnomaly.Compute;
@@ -213,32 +212,9 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
     }
 
     // ReLU then dropout, as the module runs them: masks from one bulk draw per layer and batch.
-    // Vectors where the processor has them: the same operations per element as the scalar tail.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ReluDropout(Span<float> values, int layer)
-    {
-        ReadOnlySpan<uint> bits = SeededDropout.DrawBits(_dropoutRandom, ref _bits[layer], values.Length);
-        uint threshold = _dropThreshold;
-        float scale = _keepScale;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var thresholds = new Vector<uint>(threshold);
-            var scales = new Vector<float>(scale);
-            for (; i <= values.Length - Vector<float>.Count; i += Vector<float>.Count)
-            {
-                Vector<float> relu = Vector.Max(new Vector<float>(values[i..]), Vector<float>.Zero);
-                Vector<float> mask = Vector.ConditionalSelect(Vector.AsVectorSingle(Vector.GreaterThanOrEqual(new Vector<uint>(bits[i..]), thresholds)), scales, Vector<float>.Zero);
-                (relu * mask).CopyTo(values[i..]);
-            }
-        }
-
-        for (; i < values.Length; i++)
-        {
-            float relu = Math.Max(values[i], 0f);
-            values[i] = relu * (bits[i] >= threshold ? scale : 0f);
-        }
-    }
+    private void ReluDropout(Span<float> values, int layer) =>
+        Elementwise.ReluDropout(values, SeededDropout.DrawBits(_dropoutRandom, ref _bits[layer], values.Length), _dropThreshold, _keepScale);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private double Loss(float[][] activations, int first, int n)
@@ -258,23 +234,7 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
         double loss = Loss(_activations, 0, n);
         ReadOnlySpan<float> x = _activations[0].AsSpan(0, n * _dimension);
         ReadOnlySpan<float> y = _activations[^1].AsSpan(0, n * _dimension);
-        Span<float> gradient = _gradientA.AsSpan(0, x.Length);
-        float scale = 2f / x.Length;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var scales = new Vector<float>(scale);
-            for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
-            {
-                ((new Vector<float>(y[i..]) - new Vector<float>(x[i..])) * scales).CopyTo(gradient[i..]);
-            }
-        }
-
-        for (; i < x.Length; i++)
-        {
-            gradient[i] = (y[i] - x[i]) * scale;
-        }
-
+        Elementwise.ScaledDifference(y, x, 2f / x.Length, _gradientA.AsSpan(0, x.Length));
         return loss;
     }
 
@@ -342,24 +302,9 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
     private void ThroughReluAndDropout(float[] gradient, float[] output, int rows, int width, int j0, int j1)
     {
         float keepScale = _dropProbability > 0 ? _keepScale : 1f;
-        var scales = new Vector<float>(keepScale);
         for (int r = 0; r < rows; r++)
         {
-            int start = (r * width) + j0, end = (r * width) + j1;
-            int i = start;
-            if (Vector.IsHardwareAccelerated)
-            {
-                for (; i <= end - Vector<float>.Count; i += Vector<float>.Count)
-                {
-                    Vector<int> passes = Vector.GreaterThan(new Vector<float>(output, i), Vector<float>.Zero);
-                    Vector.ConditionalSelect(Vector.AsVectorSingle(passes), new Vector<float>(gradient, i) * scales, Vector<float>.Zero).CopyTo(gradient, i);
-                }
-            }
-
-            for (; i < end; i++)
-            {
-                gradient[i] = output[i] > 0 ? gradient[i] * keepScale : 0f;
-            }
+            Elementwise.KeepWherePositive(gradient.AsSpan((r * width) + j0, j1 - j0), output.AsSpan((r * width) + j0, j1 - j0), keepScale);
         }
     }
 

@@ -35,4 +35,48 @@ public sealed class ElementwiseTests
         FluentActions.Invoking(() => Elementwise.AddTo(new float[3], new float[4]))
             .Should().Throw<ArgumentException>().WithMessage("4 values cannot be added to 3*");
     }
+
+    // Special values in every position of a vector and of the scalar tail (37 = several vectors of
+    // any width plus a tail), compared by bits so −0 and +0 or two NaNs are told apart.
+    private static readonly float[] Specials = [float.NaN, -0f, 0f, 1.5f, -2.25f, float.PositiveInfinity, float.NegativeInfinity, float.Epsilon, -float.Epsilon, 3e38f, 1e-3f];
+
+    [Test]
+    public void ReluDropout_EqualsTheScalarDefinitionBitForBit_ForSpecialValuesAndThresholdBits()
+    {
+        const uint threshold = 0x1999999A; // p = 0.1
+        uint[] boundaryBits = [0, threshold - 1, threshold, threshold + 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF];
+        float[] values = [.. Enumerable.Range(0, 37).Select(i => Specials[i % Specials.Length])];
+        uint[] bits = [.. Enumerable.Range(0, 37).Select(i => boundaryBits[(i * 3) % boundaryBits.Length])];
+        float[] expected = [.. values.Select((v, i) => Math.Max(v, 0f) * (bits[i] >= threshold ? 1.25f : 0f))];
+
+        Elementwise.ReluDropout(values, bits, threshold, 1.25f);
+
+        values.Select(BitConverter.SingleToInt32Bits).Should().Equal(expected.Select(BitConverter.SingleToInt32Bits));
+        values.Where((v, i) => bits[i] < threshold).Should().OnlyContain(v => v == 0 || float.IsNaN(v), "dropped units are zero (NaN stays NaN)");
+    }
+
+    [Test]
+    public void ScaledDifference_EqualsTheScalarDefinitionBitForBit_ForSpecialValues()
+    {
+        float[] y = [.. Enumerable.Range(0, 37).Select(i => Specials[i % Specials.Length])];
+        float[] x = [.. Enumerable.Range(0, 37).Select(i => Specials[(i * 5 + 2) % Specials.Length])];
+        float[] expected = [.. y.Select((v, i) => (v - x[i]) * 0.125f)];
+        float[] result = new float[37];
+
+        Elementwise.ScaledDifference(y, x, 0.125f, result);
+
+        result.Select(BitConverter.SingleToInt32Bits).Should().Equal(expected.Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Test]
+    public void KeepWherePositive_EqualsTheScalarDefinitionBitForBit_ForSpecialValues()
+    {
+        float[] gradient = [.. Enumerable.Range(0, 37).Select(i => Specials[(i * 7 + 1) % Specials.Length])];
+        float[] output = [.. Enumerable.Range(0, 37).Select(i => Specials[i % Specials.Length])];
+        float[] expected = [.. gradient.Select((g, i) => output[i] > 0 ? g * 1.25f : 0f)];
+
+        Elementwise.KeepWherePositive(gradient, output, 1.25f);
+
+        gradient.Select(BitConverter.SingleToInt32Bits).Should().Equal(expected.Select(BitConverter.SingleToInt32Bits));
+    }
 }
