@@ -172,4 +172,78 @@ internal static class Elementwise
             gradient[i] = output[i] > 0 ? gradient[i] * scale : 0f;
         }
     }
+
+    /// <summary>
+    /// Σ ((double)x[i] − y[i])² over sixteen partial sums (element i into sum i mod 16), added
+    /// pairwise, then the tail: sixteen independent addition chains instead of one, and the same
+    /// operations in the same order on every SIMD path (a training's loss steers early stopping and
+    /// the learning-rate schedule, so it must not depend on the processor). Accumulated in double
+    /// (the training loss; it is reported as a float).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double SquaredDistance(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
+    {
+        int n = x.Length;
+        y = y[..n];
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float yr = ref MemoryMarshal.GetReference(y);
+        Span<double> partial = stackalloc double[16];
+        int i = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            // Eight two-lane sums: lane k of sum s holds element 2s + k of each block of sixteen.
+            Vector128<double> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            for (; i <= n - 16; i += 16)
+            {
+                (Vector128<double> x0, Vector128<double> x1) = Vector128.Widen(Vector128.LoadUnsafe(ref xr, (nuint)i));
+                (Vector128<double> y0, Vector128<double> y1) = Vector128.Widen(Vector128.LoadUnsafe(ref yr, (nuint)i));
+                (Vector128<double> x2, Vector128<double> x3) = Vector128.Widen(Vector128.LoadUnsafe(ref xr, (nuint)(i + 4)));
+                (Vector128<double> y2, Vector128<double> y3) = Vector128.Widen(Vector128.LoadUnsafe(ref yr, (nuint)(i + 4)));
+                (Vector128<double> x4, Vector128<double> x5) = Vector128.Widen(Vector128.LoadUnsafe(ref xr, (nuint)(i + 8)));
+                (Vector128<double> y4, Vector128<double> y5) = Vector128.Widen(Vector128.LoadUnsafe(ref yr, (nuint)(i + 8)));
+                (Vector128<double> x6, Vector128<double> x7) = Vector128.Widen(Vector128.LoadUnsafe(ref xr, (nuint)(i + 12)));
+                (Vector128<double> y6, Vector128<double> y7) = Vector128.Widen(Vector128.LoadUnsafe(ref yr, (nuint)(i + 12)));
+                Vector128<double> d0 = x0 - y0, d1 = x1 - y1, d2 = x2 - y2, d3 = x3 - y3, d4 = x4 - y4, d5 = x5 - y5, d6 = x6 - y6, d7 = x7 - y7;
+                s0 += d0 * d0;
+                s1 += d1 * d1;
+                s2 += d2 * d2;
+                s3 += d3 * d3;
+                s4 += d4 * d4;
+                s5 += d5 * d5;
+                s6 += d6 * d6;
+                s7 += d7 * d7;
+            }
+
+            s0.CopyTo(partial);
+            s1.CopyTo(partial[2..]);
+            s2.CopyTo(partial[4..]);
+            s3.CopyTo(partial[6..]);
+            s4.CopyTo(partial[8..]);
+            s5.CopyTo(partial[10..]);
+            s6.CopyTo(partial[12..]);
+            s7.CopyTo(partial[14..]);
+        }
+        else
+        {
+            partial.Clear();
+            for (; i <= n - 16; i += 16)
+            {
+                for (int k = 0; k < 16; k++)
+                {
+                    double d = (double)Unsafe.Add(ref xr, i + k) - Unsafe.Add(ref yr, i + k);
+                    partial[k] += d * d;
+                }
+            }
+        }
+
+        double sum = (((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7])))
+            + (((partial[8] + partial[9]) + (partial[10] + partial[11])) + ((partial[12] + partial[13]) + (partial[14] + partial[15])));
+        for (; i < n; i++)
+        {
+            double d = (double)Unsafe.Add(ref xr, i) - Unsafe.Add(ref yr, i);
+            sum += d * d;
+        }
+
+        return sum;
+    }
 }

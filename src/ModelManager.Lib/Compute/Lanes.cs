@@ -153,7 +153,8 @@ internal readonly struct Lanes256 : ILanes<Lanes256>
 {
     private readonly Vector256<float> _v;
 
-    private Lanes256(Vector256<float> v) => _v = v;
+    /// <summary>Lanes over a vector (the paired-lane training kernel hands each half of a 512-bit accumulator to the 256-bit tile's row finish).</summary>
+    internal Lanes256(Vector256<float> v) => _v = v;
 
     public static int Count => 8;
 

@@ -184,32 +184,12 @@ internal static class MatrixKernels
         PairedRowsTail(ref Unsafe.Add(ref a0, 6 * sa), sa, ref b0, ldb, p, depth, q30, q31, q32, q33, ref bias, ref Unsafe.Add(ref row, 6 * ldc), ldc);
     }
 
-    /// <summary>Two rows' four columns from paired accumulators: each half's lane sum (as <see cref="Lanes256"/> sums), the tail from <paramref name="p"/>, bias, store.</summary>
+    /// <summary>Two rows' four columns from paired accumulators: each half finished by <see cref="RowTail{T}"/> as a 256-bit tile's row is.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PairedRowsTail(ref float a, nint lda, ref float b0, int ldb, int p, int depth, Vector512<float> c0, Vector512<float> c1, Vector512<float> c2, Vector512<float> c3, ref float bias, ref float row, int ldc)
     {
-        ref float b1 = ref Unsafe.Add(ref b0, ldb);
-        ref float b2 = ref Unsafe.Add(ref b1, ldb);
-        ref float b3 = ref Unsafe.Add(ref b2, ldb);
-        float s0 = Vector256.Sum(c0.GetLower()), s1 = Vector256.Sum(c1.GetLower()), s2 = Vector256.Sum(c2.GetLower()), s3 = Vector256.Sum(c3.GetLower());
-        float t0 = Vector256.Sum(c0.GetUpper()), t1 = Vector256.Sum(c1.GetUpper()), t2 = Vector256.Sum(c2.GetUpper()), t3 = Vector256.Sum(c3.GetUpper());
-        ref float next = ref Unsafe.Add(ref a, lda);
-        for (; p < depth; p++)
-        {
-            float x = Unsafe.Add(ref a, p), y = Unsafe.Add(ref next, p);
-            float w0 = Unsafe.Add(ref b0, p), w1 = Unsafe.Add(ref b1, p), w2 = Unsafe.Add(ref b2, p), w3 = Unsafe.Add(ref b3, p);
-            s0 = MathF.FusedMultiplyAdd(x, w0, s0);
-            s1 = MathF.FusedMultiplyAdd(x, w1, s1);
-            s2 = MathF.FusedMultiplyAdd(x, w2, s2);
-            s3 = MathF.FusedMultiplyAdd(x, w3, s3);
-            t0 = MathF.FusedMultiplyAdd(y, w0, t0);
-            t1 = MathF.FusedMultiplyAdd(y, w1, t1);
-            t2 = MathF.FusedMultiplyAdd(y, w2, t2);
-            t3 = MathF.FusedMultiplyAdd(y, w3, t3);
-        }
-
-        Store4(ref row, s0, s1, s2, s3, ref bias);
-        Store4(ref Unsafe.Add(ref row, ldc), t0, t1, t2, t3, ref bias);
+        RowTail(ref a, ref b0, ldb, p, depth, new Lanes256(c0.GetLower()), new Lanes256(c1.GetLower()), new Lanes256(c2.GetLower()), new Lanes256(c3.GetLower()), ref bias, ref row);
+        RowTail(ref Unsafe.Add(ref a, lda), ref b0, ldb, p, depth, new Lanes256(c0.GetUpper()), new Lanes256(c1.GetUpper()), new Lanes256(c2.GetUpper()), new Lanes256(c3.GetUpper()), ref bias, ref Unsafe.Add(ref row, ldc));
     }
 
     /// <summary>

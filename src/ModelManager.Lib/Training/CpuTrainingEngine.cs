@@ -220,7 +220,7 @@ internal sealed class CpuTrainingEngine : ITrainingEngine
     private double Loss(float[][] activations, int first, int n)
     {
         ReadOnlySpan<float> x = activations[0].AsSpan(first * _dimension, n * _dimension);
-        double sum = InferenceKernel.SquaredDistance(x, activations[^1].AsSpan(first * _dimension, n * _dimension));
+        double sum = Elementwise.SquaredDistance(x, activations[^1].AsSpan(first * _dimension, n * _dimension));
 
         // Accumulated in double, reported as float like the float32 loss tensor of the original: a
         // loss beyond float range is infinite, which is what stops a diverging run at once.

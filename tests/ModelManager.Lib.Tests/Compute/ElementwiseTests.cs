@@ -79,4 +79,36 @@ public sealed class ElementwiseTests
 
         gradient.Select(BitConverter.SingleToInt32Bits).Should().Equal(expected.Select(BitConverter.SingleToInt32Bits));
     }
+
+    // Lengths below one block of sixteen, whole blocks, and blocks with a tail.
+    [TestCase(0)]
+    [TestCase(5)]
+    [TestCase(16)]
+    [TestCase(37)]
+    [TestCase(832)]
+    public void SquaredDistance_AddsSixteenPartialSumsPairwiseThenTheTail_OnThisPath(int length)
+    {
+        var rng = new Random(length + 1);
+        float[] x = [.. Enumerable.Range(0, length).Select(_ => (float)((rng.NextDouble() * 4) - 2))];
+        float[] y = [.. Enumerable.Range(0, length).Select(_ => (float)((rng.NextDouble() * 4) - 2))];
+        double[] p = new double[16];
+        int blocks = length / 16 * 16;
+        for (int i = 0; i < blocks; i++)
+        {
+            double d = (double)x[i] - y[i];
+            p[i % 16] += d * d;
+        }
+
+        double expected = (((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])))
+            + (((p[8] + p[9]) + (p[10] + p[11])) + ((p[12] + p[13]) + (p[14] + p[15])));
+        for (int i = blocks; i < length; i++)
+        {
+            double d = (double)x[i] - y[i];
+            expected += d * d;
+        }
+
+        // Exactly this order on every path (CI runs it on each), so a training's loss does not depend on the processor.
+        Elementwise.SquaredDistance(x, y).Should().Be(expected);
+        expected.Should().BeApproximately(x.Zip(y, (a, b) => Math.Pow((double)a - b, 2)).Sum(), 1e-9);
+    }
 }

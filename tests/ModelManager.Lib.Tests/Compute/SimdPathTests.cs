@@ -207,7 +207,7 @@ public sealed class SimdPathTests
             current = next;
         }
 
-        return [.. Enumerable.Range(0, count).Select(r => InferenceKernel.SquaredDistance(rows.AsSpan(r * input, input), current.AsSpan(r * input, input)) / input)];
+        return [.. Enumerable.Range(0, count).Select(r => Elementwise.SquaredDistance(rows.AsSpan(r * input, input), current.AsSpan(r * input, input)) / input)];
     }
 
     private static (float[] Weight, float[] Bias, int In, int Out)[] Layers(int input, int[] hidden)
