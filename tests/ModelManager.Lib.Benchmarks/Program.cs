@@ -9,6 +9,7 @@ using BenchmarkDotNet.Running;
 // --manager-single-profile: single-score p50 through the manager against its kernel alone, alternated.
 // --kernel-latency: single-score p50 straight through the kernel on this process's SIMD path.
 // --backward-widths: a training step's backward products at 256 and 512 bits, alternated (AVX-512 only).
+// --scalar-peak: the scalar path's single-row product on an L1-resident layer: its compute floor for one score.
 // --concurrent-scoring: 1-8 threads scoring at once, with and without the scoring helper thread.
 // --manager-batch-profile: a batch of 4,096 through the manager against its kernel alone.
 // --batch-profile: where a batch of 4,096 scores spends its time, beside plain TorchSharp.
@@ -33,6 +34,11 @@ if (args.Contains("--quality"))
 if (args.Length > 0 && args[0] == "--backward-widths")
 {
     return BackwardWidths.Run();
+}
+
+if (args.Length > 0 && args[0] == "--scalar-peak")
+{
+    return ScalarPeak.Run();
 }
 
 if (args.Length > 0 && args[0] == "--kernel-latency")
